@@ -1,0 +1,144 @@
+"""Export a trained model's networks to ONNX and write its model card.
+
+For model ``name`` this writes, into the export folder:
+
+* ``<name>_<role>.onnx`` for each network the model has (e.g. encoder, decoder): one
+  self-contained file each (no external data), batch dimension dynamic;
+* ``<name>.json``, the model card: what the model is, its config, the data and split it
+  was trained and tested on, how it was trained, its test metrics, and for each network its
+  file, sha256, input/output names and shapes, opset and the versions that made it.
+
+The app reads only these files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from training import data as data_lib
+from training.evaluate import evaluate
+from training.models import get_spec
+from training.models.base import Network
+from training.train import DEFAULT_CHECKPOINT_DIR, load_checkpoint
+
+DEFAULT_EXPORT_DIR = Path("exported")
+OPSET = 20
+DEMO_DATA_FILE = "mnist_test.npz"
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def export_network(net: Network, path: Path) -> dict:
+    """Write one network as a single ONNX file with a dynamic batch dimension; describe it."""
+    batch = torch.export.Dim("batch", min=1, max=65_536)
+    net.module.eval()
+    # The dynamo exporter reports each step on stdout; keep the CLI's output to the progress bar.
+    with contextlib.redirect_stdout(io.StringIO()):
+        torch.onnx.export(
+            net.module,
+            net.example_inputs,
+            str(path),
+            input_names=net.input_names,
+            output_names=net.output_names,
+            dynamic_shapes=tuple({0: batch} for _ in net.example_inputs),
+            opset_version=OPSET,
+            external_data=False,
+            dynamo=True,
+        )
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+
+    def describe(values) -> list[dict]:
+        out = []
+        for v in values:
+            dims = [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name
+            out.append({"name": v.name, "shape": dims, "dtype": dtype})
+        return out
+
+    return {
+        "file": path.name,
+        "sha256": sha256_of(path),
+        "bytes": path.stat().st_size,
+        "parameters": int(sum(p.numel() for p in net.module.parameters())),
+        "inputs": describe(proto.graph.input),
+        "outputs": describe(proto.graph.output),
+    }
+
+
+def export(
+    name: str,
+    *,
+    checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
+    export_dir: Path = DEFAULT_EXPORT_DIR,
+    iwae_k: int = 200,
+) -> Path:
+    """Export ``checkpoint_dir/<name>.pt`` to ``export_dir``; returns the card's path."""
+    spec = get_spec(name)
+    ckpt_path = Path(checkpoint_dir) / f"{name}.pt"
+    if not ckpt_path.is_file():
+        raise FileNotFoundError(f"{ckpt_path}: no checkpoint; run `python -m training train {name}` first")
+    model, ckpt = load_checkpoint(ckpt_path)
+    train_info = ckpt["train"]
+    ds = data_lib.load(train_info["data"])
+    metrics = evaluate(model, ds, iwae_k=iwae_k)
+
+    export_dir = Path(export_dir)
+    export_dir.mkdir(parents=True, exist_ok=True)
+    networks = {role: export_network(net, export_dir / f"{name}_{role}.onnx") for role, net in model.networks().items()}
+
+    card = {
+        "name": name,
+        "title": spec.title,
+        "description": spec.description,
+        "architecture": spec.architecture,
+        "family": spec.family,
+        "density": spec.density,
+        "config": ckpt["config"],
+        "data": train_info["data_info"] | {"limit": train_info["limit"]},
+        "training": {k: v for k, v in train_info.items() if k not in ("data_info", "limit", "history")},
+        "metrics": metrics,
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "networks": networks,
+        "opset": OPSET,
+        "versions": {"torch": str(torch.__version__), "onnx": onnx.__version__, "onnxscript": _version("onnxscript")},
+        "exported": dt.date.today().isoformat(),
+    }
+    card_path = export_dir / f"{name}.json"
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card_path
+
+
+def export_demo_data(export_dir: Path = DEFAULT_EXPORT_DIR, data: str = "mnist5k") -> Path:
+    """The test split the app shows: grayscale images, labels and the fixed binarization."""
+    ds = data_lib.load(data)
+    export_dir = Path(export_dir)
+    export_dir.mkdir(parents=True, exist_ok=True)
+    path = export_dir / DEMO_DATA_FILE
+    np.savez_compressed(
+        path,
+        images=ds.test.images,
+        labels=ds.test.labels,
+        binary=data_lib.binarize_fixed(ds.test.images),
+    )
+    return path
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"

@@ -1,0 +1,23 @@
+"""What every model in training/models/ offers the trainer, the exporter and the evaluator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class Network:
+    """One ONNX graph of a model: the module, example inputs (batch first) and tensor names."""
+
+    module: nn.Module
+    example_inputs: tuple[torch.Tensor, ...]
+    input_names: list[str]
+    output_names: list[str]
+
+
+def bernoulli_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x | logits) summed over all but the batch dimension, in nats per image."""
+    return -nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
