@@ -1,0 +1,68 @@
+"""onnxruntime sessions: the CPU provider named explicitly, a bounded thread count.
+
+The models here are small: more than a few threads per session only adds contention
+when several sessions (and several users of a hosted app) share a machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
+
+PROVIDERS = ["CPUExecutionProvider"]
+# onnxruntime's load errors derive from Exception directly; these are the ones a bad file raises.
+ORT_LOAD_ERRORS = (
+    ort_errors.Fail,
+    ort_errors.InvalidArgument,
+    ort_errors.InvalidProtobuf,
+    ort_errors.InvalidGraph,
+    ort_errors.NoSuchFile,
+    ort_errors.NotImplemented,
+    ort_errors.RuntimeException,
+)
+
+
+def default_threads() -> int:
+    """GENLAB_THREADS if set, else up to 4 threads, leaving a core free on bigger machines."""
+    env = os.environ.get("GENLAB_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(4, (os.cpu_count() or 1)))
+
+
+class ModelFileError(RuntimeError):
+    """An exported file is missing, corrupt or does not match its model card."""
+
+
+class Network:
+    """One ONNX graph: named float32 inputs in, a dict of named outputs back."""
+
+    def __init__(self, path: Path, expected_sha256: str | None = None, threads: int | None = None):
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"{path.name} is missing")
+        blob = path.read_bytes()
+        if expected_sha256 is not None and hashlib.sha256(blob).hexdigest() != expected_sha256:
+            raise ModelFileError(f"{path.name} does not match the sha256 in its model card (changed or corrupt)")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or default_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only: warnings would land in the app's log
+        try:
+            self.session = ort.InferenceSession(blob, options, providers=PROVIDERS)
+        except ORT_LOAD_ERRORS as err:
+            raise ModelFileError(f"{path.name} is not a valid ONNX model ({type(err).__name__}: {err})") from err
+        self.path = path
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def __call__(self, *inputs: np.ndarray) -> dict[str, np.ndarray]:
+        feeds = {name: np.ascontiguousarray(x, dtype=np.float32) for name, x in zip(self.input_names, inputs)}
+        outputs = self.session.run(None, feeds)
+        return dict(zip(self.output_names, outputs))

@@ -1,0 +1,153 @@
+"""Streamlit glue shared by every page: cached models, the model picker, digit display.
+
+The only module of the inference package that imports streamlit; pages stay short by
+calling these, and every page looks and behaves the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import streamlit as st
+
+from inference import images as img
+from inference.base import OnnxModel
+from inference.data import TestDigits, load_test_digits
+from inference.registry import ModelEntry, ModelUnavailable, exported_dir, load_model, scan
+
+MAX_SEED = 2**31 - 1
+
+
+# Caches are per process and shared by every session; keyed by folder so tests can point
+# GENLAB_EXPORTED_DIR elsewhere.
+@st.cache_resource(show_spinner="Reading model cards...")
+def _cached_entries(folder: str) -> dict[str, ModelEntry]:
+    return scan(folder)
+
+
+def model_entries() -> dict[str, ModelEntry]:
+    """Every model card in exported/, checked once per process."""
+    return _cached_entries(str(exported_dir()))
+
+
+@st.cache_resource(show_spinner="Loading model...", max_entries=32)
+def _cached_model(name: str, folder: str) -> OnnxModel:
+    return load_model(name, folder)
+
+
+def get_model(name: str) -> OnnxModel | None:
+    """The loaded model, or None after an error message on the page saying why."""
+    try:
+        return _cached_model(name, str(exported_dir()))
+    except ModelUnavailable as err:
+        st.error(str(err), icon=":material/error:")
+        return None
+
+
+@st.cache_resource(show_spinner="Loading test digits...")
+def _cached_test_digits(folder: str) -> TestDigits:
+    return load_test_digits(folder)
+
+
+def test_digits() -> TestDigits:
+    """The 500 test digits; stops the page with a message if the demo data is missing."""
+    try:
+        return _cached_test_digits(str(exported_dir()))
+    except (FileNotFoundError, OSError, KeyError, ValueError) as err:
+        st.error(f"The test digits cannot be loaded: {err}", icon=":material/error:")
+        st.stop()
+
+
+def header(title: str, lesson: str) -> None:
+    """Every page opens the same way: a title, and one line tying the picture to the idea."""
+    st.title(title)
+    st.caption(lesson)
+
+
+def available(architectures: Sequence[str] | None = None) -> list[ModelEntry]:
+    """Usable models (optionally of some architectures); unavailable ones are listed in the sidebar."""
+    entries = [e for e in model_entries().values() if architectures is None or (e.card or {}).get("architecture") in architectures]
+    broken = [e for e in model_entries().values() if not e.available and (architectures is None or e.card is None or e.card.get("architecture") in architectures)]
+    for e in broken:
+        st.sidebar.warning(f"**{e.title}** is unavailable: {e.problem}.", icon=":material/warning:")
+    return [e for e in entries if e.available]
+
+
+def pick_model(
+    label: str, architectures: Sequence[str] | None = None, key: str = "model", default: str | None = None
+) -> OnnxModel:
+    """A sidebar select box over the usable models; stops the page if there is none."""
+    entries = available(architectures)
+    if not entries:
+        st.info("No model of this kind is available. Run `python -m training all` to train and export them.")
+        st.stop()
+    names = [e.name for e in entries]
+    titles = {e.name: e.title for e in entries}
+    if st.session_state.get(key) not in names:
+        st.session_state.pop(key, None)  # a stale or hand-made value (old link, removed model)
+    index = names.index(default) if default in names else 0
+    name = st.sidebar.selectbox(
+        label, names, index=index, format_func=lambda n: titles.get(n, n), key=key, bind="query-params"
+    )
+    model = get_model(name)
+    if model is None:
+        st.stop()
+    return model
+
+
+def seed_input(key: str = "seed", label: str = "Seed") -> int:
+    return int(
+        st.sidebar.number_input(
+            label,
+            min_value=0,
+            max_value=MAX_SEED,
+            value=0,
+            step=1,
+            key=key,
+            help="The same seed gives the same pictures, in every model that shares the latent size.",
+            bind="query-params",
+        )
+    )
+
+
+def show_digits(images: np.ndarray, cols: int | None = None, caption: str | None = None, scale: int = 4) -> None:
+    """A grid of digits, upscaled crisply (nearest neighbour), shown at its own pixel size."""
+    st.image(img.upscale(img.tile(images, cols), scale), caption=caption, width="content")
+
+
+def show_digit(image: np.ndarray, caption: str | None = None, scale: int = img.DISPLAY_SCALE) -> None:
+    st.image(img.upscale(image, scale), caption=caption, width="content")
+
+
+@contextmanager
+def timed(message: str) -> Iterator[dict]:
+    """A spinner while the block runs; the dict it yields gets ``seconds`` afterwards."""
+    result: dict = {}
+    with st.spinner(message, show_time=True):
+        start = time.perf_counter()
+        yield result
+        result["seconds"] = time.perf_counter() - start
+
+
+def digit_picker(key: str, label: str = "Test digit", default: int = 0) -> int:
+    """Index of a test digit: a number box with a random button; the label is shown beside it."""
+    n = len(test_digits())
+    st.session_state[key] = clamp_int(st.session_state.get(key), 0, n - 1, default)
+    if st.button("Random digit", key=f"{key}_random", icon=":material/casino:"):
+        st.session_state[key] = int(np.random.default_rng().integers(n))
+    return int(st.number_input(label, min_value=0, max_value=n - 1, step=1, key=key))
+
+
+def clamp_int(value, lo: int, hi: int, default: int) -> int:
+    """A value that may have come from anywhere (session state, an old link) as an int in [lo, hi]."""
+    try:
+        return min(max(int(value), lo), hi)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
