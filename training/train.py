@@ -120,8 +120,8 @@ def train(
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value.item() * len(x)
                 seen += len(x)
+                progress.set_postfix({"epoch": epoch + 1, **{k: f"{v / seen:.2f}" for k, v in sums.items()}}, refresh=False)
                 progress.update(1)
-                progress.set_postfix({"epoch": epoch + 1, **{k: f"{v / seen:.2f}" for k, v in sums.items()}})
             history.append({"epoch": epoch + 1, **{k: v / seen for k, v in sums.items()}})
         seconds = time.perf_counter() - start
         progress.close()

@@ -7,8 +7,9 @@ from inference import latent, plots, ui
 
 ui.header(
     "Interpolate",
-    "Decoding points on the path between two codes shows what lies between them: the VAE's prior packs its codes "
-    "together, so the path stays on digits; the autoencoder's codes leave holes.",
+    "Decoding the path between two codes shows what the model put between them. The VAE's prior packs its codes "
+    "into one Gaussian ball, so paths stay on digits; nothing asks the autoencoder to, so its paths (try two random "
+    "codes) can cross holes that decode to no digit at all.",
 )
 
 digits = ui.test_digits()

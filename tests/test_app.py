@@ -1,0 +1,153 @@
+"""Every page runs, and its main widgets can be driven, with no exception (streamlit AppTest)."""
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from inference import EXPORTED_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "streamlit_app.py")
+PAGES = ["app_pages/home.py", "app_pages/sample.py", "app_pages/reconstruct.py", "app_pages/interpolate.py"]
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def images(at: AppTest) -> list:
+    return list(at.get("image"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_without_exception(page):
+    at = open_page(page)
+    assert_clean(at)
+    assert at.title, "every page opens with a title"
+    assert at.caption, "and a one-line lesson"
+
+
+def test_home_lists_every_shipped_model():
+    at = open_page("app_pages/home.py")
+    table = at.dataframe[0].value
+    cards = [json.loads(p.read_text()) for p in EXPORTED_DIR.glob("*.json")]
+    assert set(table["Model"]) == {c["title"] for c in cards if "networks" in c}
+
+
+def test_sample_changes_with_model_and_seed_and_repeats_for_a_seed():
+    at = open_page("app_pages/sample.py")
+    assert_clean(at)
+    grids = {}
+    for i, title in enumerate(at.sidebar.selectbox(key="model").options):
+        at.sidebar.selectbox(key="model").select_index(i).run()
+        assert_clean(at)
+        grids[title] = image_bytes(at)
+    assert len(set(grids.values())) == len(grids), "each model draws its own samples"
+    at.sidebar.number_input(key="seed").set_value(7).run()
+    seven = image_bytes(at)
+    at.sidebar.number_input(key="seed").set_value(8).run()
+    assert image_bytes(at) != seven
+    at.sidebar.number_input(key="seed").set_value(7).run()
+    assert image_bytes(at) == seven, "the same seed gives the same pictures"
+    at.sidebar.slider(key="n").set_value(64).run()
+    at.sidebar.radio(key="show").set_value("binary").run()
+    assert_clean(at)
+    assert at.get("download_button")
+
+
+def image_bytes(at: AppTest) -> bytes:
+    """The first image on the page, as the bytes the browser would get."""
+    from streamlit.runtime import Runtime
+
+    url = images(at)[0].proto.imgs[0].url
+    media = Runtime.instance().media_file_mgr if Runtime.exists() else None
+    if media is None:
+        return url.encode()
+    file_id = url.rsplit("/", 1)[-1].split(".")[0]
+    return media._storage.get_file(file_id).content
+
+
+def png(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_reconstruct_upload_png_and_non_image():
+    at = open_page("app_pages/reconstruct.py")
+    assert_clean(at)
+    at.button_group(key="source").set_value("Upload").run()
+    assert_clean(at)
+    digit = np.full((120, 90), 255, np.uint8)
+    digit[20:100, 40:55] = 0  # a dark "1" on white paper
+    at.file_uploader(key="upload").set_value(("one.png", png(digit), "image/png")).run()
+    assert_clean(at)
+    assert len(images(at)) >= 4, "input plus one reconstruction per model"
+    assert any("nats" in str(m.value) for m in at.metric)
+
+    at.file_uploader(key="upload").set_value(("notes.png", b"this is text, not a picture", "image/png")).run()
+    assert not at.exception
+    assert at.error and "cannot be used" in at.error[0].value
+
+
+def test_reconstruct_test_digit_random_button():
+    at = open_page("app_pages/reconstruct.py")
+    at.button(key="digit_index_random").click().run()
+    assert_clean(at)
+    at.number_input(key="digit_index").set_value(499).run()
+    assert_clean(at)
+    assert "a 9" in " ".join(str(c.value) for c in at.caption) or images(at)
+
+
+def test_interpolate_kinds_and_endpoints():
+    at = open_page("app_pages/interpolate.py")
+    assert_clean(at)
+    at.sidebar.radio(key="kind").set_value("slerp").run()
+    assert_clean(at)
+    at.sidebar.radio(key="endpoints").set_value("Two random codes").run()
+    assert_clean(at)
+    at.sidebar.slider(key="steps").set_value(16).run()
+    assert_clean(at)
+    at.slider(key="span").set_value(2.0).run()
+    assert_clean(at)
+
+
+def test_a_broken_model_is_reported_and_the_rest_works(tmp_path, monkeypatch):
+    folder = tmp_path / "exported"
+    shutil.copytree(EXPORTED_DIR, folder)
+    (folder / "ae_decoder.onnx").write_bytes(b"corrupt")
+    monkeypatch.setenv("GENLAB_EXPORTED_DIR", str(folder))
+    for page in PAGES:
+        at = open_page(page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+    at = open_page("app_pages/home.py")
+    assert "unavailable" in " ".join(at.dataframe[0].value["Status"])
+    at = open_page("app_pages/sample.py")
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "Autoencoder" in warnings and "sha256" in warnings
+    assert "Autoencoder, 16-d code" not in at.sidebar.selectbox(key="model").options
+    assert images(at)
+
+
+def test_no_models_at_all_gives_a_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_EXPORTED_DIR", str(tmp_path))
+    for page in PAGES:
+        at = open_page(page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+    at = open_page("app_pages/sample.py")
+    assert at.info and "python -m training all" in at.info[0].value

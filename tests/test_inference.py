@@ -1,0 +1,124 @@
+"""The app's inference package: registry, models, latent paths, likelihoods (numpy + onnxruntime)."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from inference import EXPORTED_DIR, ModelUnavailable, latent, load_model, load_test_digits, scan
+from inference.base import bernoulli_log_prob
+
+SHIPPED = sorted(scan())
+
+
+def test_every_shipped_model_is_available():
+    entries = scan()
+    assert {"ae", "vae", "vae2d"} <= entries.keys()
+    for entry in entries.values():
+        assert entry.available, entry.problem
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_sample_shape_range_and_seed(name):
+    model = load_model(name)
+    a = model.sample(6, seed=11)
+    assert a.shape == (6, 28, 28) and a.dtype == np.float32
+    assert 0 <= a.min() and a.max() <= 1
+    np.testing.assert_array_equal(a, model.sample(6, seed=11))  # same seed, same pictures
+    assert not np.array_equal(a, model.sample(6, seed=12))
+    cold = model.sample(6, seed=11, temperature=0.1)
+    assert not np.array_equal(a, cold)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_reconstruction_beats_a_blank_guess(name):
+    model = load_model(name)
+    digits = load_test_digits()
+    x = digits.binary[:20].astype(np.float32)
+    recon = model.reconstruct(x)
+    assert recon.shape == (20, 28, 28)
+    err = model.reconstruction_error(x)
+    blank = -bernoulli_log_prob(np.full((20, 28, 28), np.log(0.13 / 0.87), np.float32), x)
+    assert (err < blank).mean() > 0.9
+
+
+def test_vae_log_likelihood_matches_its_card():
+    """The numpy IWAE on the shipped VAE agrees with the card's PyTorch figure on the same split."""
+    vae = load_model("vae")
+    digits = load_test_digits()
+    k = vae.card["metrics"]["iwae_k"]
+    nll = -vae.log_likelihood(digits.binary.astype(np.float32), k=k, seed=0).mean()
+    assert nll == pytest.approx(vae.card["metrics"]["nll_nats"], abs=0.5)
+    elbo = vae.elbo(digits.binary.astype(np.float32), seed=0).mean()
+    assert elbo <= -nll + 0.5  # the ELBO is the looser bound
+    assert elbo == pytest.approx(vae.card["metrics"]["elbo_nats"], abs=1.5)
+
+
+def test_test_digits_match_the_fixed_split():
+    digits = load_test_digits()
+    assert digits.images.shape == (500, 28, 28) and np.bincount(digits.labels).tolist() == [50] * 10
+    expected = np.random.default_rng(0).random(digits.images.shape) < digits.images / 255
+    np.testing.assert_array_equal(digits.binary, expected)
+
+
+def test_interpolation_paths():
+    rng = np.random.default_rng(0)
+    z0, z1 = rng.standard_normal(16), rng.standard_normal(16)
+    for kind in ("linear", "slerp"):
+        path = latent.interpolate(z0, z1, 7, kind)
+        assert path.shape == (7, 16)
+        np.testing.assert_allclose(path[0], z0, atol=1e-5)
+        np.testing.assert_allclose(path[-1], z1, atol=1e-5)
+    slerp = latent.interpolate(z0, z1, 7, "slerp")
+    linear = latent.interpolate(z0, z1, 7, "linear")
+    # slerp keeps the norm on the line between the endpoint norms; the straight line dips inside
+    norms = np.linalg.norm(slerp, axis=1)
+    np.testing.assert_allclose(norms, np.linspace(np.linalg.norm(z0), np.linalg.norm(z1), 7), rtol=1e-5)
+    assert np.linalg.norm(linear[3]) < norms[3]
+    with pytest.raises(ValueError):
+        latent.interpolate(z0, z1, 1)
+    with pytest.raises(ValueError):
+        latent.interpolate(z0, z1, 5, "cubic")
+
+
+@pytest.fixture
+def exported_copy(tmp_path):
+    folder = tmp_path / "exported"
+    shutil.copytree(EXPORTED_DIR, folder)
+    return folder
+
+
+def test_missing_corrupt_and_tampered_models_are_unavailable_with_reasons(exported_copy):
+    (exported_copy / "ae_decoder.onnx").unlink()
+    (exported_copy / "vae2d_encoder.onnx").write_bytes(b"\x08\x07garbage")
+    card = json.loads((exported_copy / "vae.json").read_text())
+    card["networks"]["decoder"]["sha256"] = "0" * 64
+    (exported_copy / "vae.json").write_text(json.dumps(card))
+    (exported_copy / "broken.json").write_text("{not json")
+
+    entries = scan(exported_copy)
+    assert "ae_decoder.onnx is missing" in entries["ae"].problem
+    assert "vae2d_encoder.onnx does not match the sha256" in entries["vae2d"].problem
+    assert "does not match the sha256" in entries["vae"].problem
+    assert "cannot be read" in entries["broken"].problem
+    for name in ("ae", "vae", "vae2d", "broken"):
+        with pytest.raises(ModelUnavailable, match="unavailable"):
+            load_model(name, exported_copy)
+    with pytest.raises(ModelUnavailable, match="no model card"):
+        load_model("nonexistent", exported_copy)
+
+
+def test_corrupt_onnx_with_matching_hash_is_caught_by_onnxruntime(exported_copy):
+    """A file whose card was regenerated over garbage still fails cleanly when loaded."""
+    import hashlib
+
+    bad = exported_copy / "ae_encoder.onnx"
+    bad.write_bytes(b"not an onnx model at all")
+    card = json.loads((exported_copy / "ae.json").read_text())
+    card["networks"]["encoder"]["sha256"] = hashlib.sha256(bad.read_bytes()).hexdigest()
+    (exported_copy / "ae.json").write_text(json.dumps(card))
+    assert scan(exported_copy)["ae"].available  # the hash matches...
+    with pytest.raises(ModelUnavailable, match="not a valid ONNX model"):
+        load_model("ae", exported_copy)  # ...but onnxruntime refuses it, and we say so
+    assert load_model("vae", exported_copy).sample(2, seed=0).shape == (2, 28, 28)

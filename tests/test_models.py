@@ -1,0 +1,66 @@
+"""Model shapes, losses that learn, and the VAE's bounds."""
+
+import pytest
+import torch
+
+from training.models import MODELS, get_spec
+from training.models.vae import VAE, VAEConfig
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("size", [28, 8])
+def test_network_shapes(name, size):
+    torch.manual_seed(0)
+    model = get_spec(name).build(size)
+    x = torch.rand(3, 1, size, size).bernoulli()
+    z_dim = model.config.z_dim
+    code = model.encode(x)
+    code = code[0] if isinstance(code, tuple) else code
+    assert code.shape == (3, z_dim)
+    assert model.decode(code).shape == (3, 1, size, size)
+    for role, net in model.networks().items():
+        out = net.module(*net.example_inputs)
+        out = out if isinstance(out, tuple) else (out,)
+        assert len(out) == len(net.output_names), role
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_one_optimizer_step_lowers_the_loss_on_a_fixed_batch(name):
+    torch.manual_seed(0)
+    model = get_spec(name).build(28)
+    x = torch.rand(16, 1, 28, 28).lt(0.2).float()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def loss():
+        torch.manual_seed(1)  # the same reparameterization noise before and after the step
+        return model.loss(x)
+
+    before = loss()
+    assert {"loss"} <= before.keys()
+    assert all(torch.isfinite(v) for v in before.values())
+    opt.zero_grad()
+    before["loss"].backward()
+    opt.step()
+    assert loss()["loss"].item() < before["loss"].item()
+
+
+def test_vae_loss_terms_add_up():
+    torch.manual_seed(0)
+    model = VAE(VAEConfig())
+    terms = model.loss(torch.rand(8, 1, 28, 28).bernoulli())
+    assert torch.allclose(terms["loss"], terms["recon"] + terms["kl"])
+    assert terms["kl"].item() >= 0
+
+
+def test_iwae_bound_tightens_with_k():
+    """IWAE with k samples is a lower bound on log p(x) that rises with k (Burda et al. 2016)."""
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(z_dim=4)).eval()
+    x = torch.rand(32, 1, 28, 28).lt(0.15).float()
+    with torch.no_grad():
+        elbo = torch.stack([model.elbo(x) for _ in range(20)]).mean()
+        iwae_1 = torch.stack([model.iwae_bound(x, k=1) for _ in range(20)]).mean()
+        iwae_100 = model.iwae_bound(x, k=100).mean()
+    # k = 1 is the ELBO up to using a sampled instead of an analytic KL
+    assert abs(iwae_1 - elbo) < 0.03 * abs(elbo)
+    assert iwae_100 > elbo

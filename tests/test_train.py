@@ -1,0 +1,104 @@
+"""The training CLI end to end on tiny data: train, export, card, parity; determinism; torchrun."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from training.__main__ import main
+from training.export import sha256_of
+from training.models import MODELS
+from training.train import load_checkpoint
+
+REPO = Path(__file__).resolve().parent.parent
+CARD_FIELDS = {
+    "name", "title", "description", "architecture", "family", "density", "config", "data",
+    "training", "metrics", "parameters", "networks", "opset", "versions", "exported",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_cli_train_then_export(tmp_path, name):
+    ck, ex = tmp_path / "ck", tmp_path / "ex"
+    assert main(["train", name, "--data", "digits", "--epochs", "1", "--seed", "3", "--checkpoint-dir", str(ck)]) == 0
+    assert main(["export", name, "--checkpoint-dir", str(ck), "--export-dir", str(ex), "--iwae-k", "8"]) == 0
+
+    card = json.loads((ex / f"{name}.json").read_text())
+    assert CARD_FIELDS <= card.keys()
+    assert card["data"]["name"] == "digits" and card["data"]["image_size"] == 8
+    assert card["training"]["epochs"] == 1 and card["training"]["seed"] == 3
+    assert card["training"]["seconds"] >= 0
+    assert card["versions"]["torch"].startswith("2.13")
+    metrics = card["metrics"]
+    if card["density"] == "bound":
+        assert metrics["nll_nats"] > 0 and metrics["iwae_k"] == 8
+        assert -metrics["elbo_nats"] >= metrics["nll_nats"] - 1.0  # IWAE is the tighter bound
+        assert metrics["bits_per_dim"] == pytest.approx(metrics["nll_nats"] / (64 * np.log(2)))
+    else:
+        assert metrics["recon_bce_nats"] > 0 and len(metrics["code_mean"]) == card["config"]["z_dim"]
+
+    model, _ = load_checkpoint(ck / f"{name}.pt")
+    for role, net in model.networks().items():
+        info = card["networks"][role]
+        path = ex / info["file"]
+        assert info["sha256"] == sha256_of(path)
+        onnx.checker.check_model(onnx.load(str(path)))
+        # A batch size the export never saw (it traced batch 2).
+        inputs = tuple(torch.rand(5, *t.shape[1:]) for t in net.example_inputs)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = session.run(None, {n: t.numpy() for n, t in zip(net.input_names, inputs)})
+        with torch.no_grad():
+            want = net.module(*inputs)
+        want = want if isinstance(want, tuple) else (want,)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w.numpy(), atol=1e-4)
+
+
+def test_training_is_deterministic_for_a_seed(tmp_path):
+    def weights(seed, folder):
+        main(["train", "vae", "--data", "digits", "--epochs", "1", "--seed", str(seed), "--checkpoint-dir", str(folder)])
+        return torch.load(folder / "vae.pt", weights_only=True)["state_dict"]
+
+    a, b, c = weights(5, tmp_path / "a"), weights(5, tmp_path / "b"), weights(6, tmp_path / "c")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_checkpoint_carries_its_config(tmp_path):
+    main(["train", "vae2d", "--data", "digits", "--epochs", "1", "--checkpoint-dir", str(tmp_path)])
+    ckpt = torch.load(tmp_path / "vae2d.pt", weights_only=True)
+    assert ckpt["config"]["z_dim"] == 2 and ckpt["config"]["image_size"] == 8
+    model, _ = load_checkpoint(tmp_path / "vae2d.pt")
+    assert model.config.z_dim == 2
+
+
+def test_cli_reports_missing_checkpoint(tmp_path, capsys):
+    assert main(["export", "ae", "--checkpoint-dir", str(tmp_path), "--export-dir", str(tmp_path)]) == 1
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_cli_rejects_bad_data_spec():
+    with pytest.raises(SystemExit):
+        main(["train", "vae", "--data", "cifar"])
+
+
+def test_torchrun_two_cpu_processes(tmp_path):
+    """DistributedDataParallel with gloo: 2 processes, one tiny epoch, one checkpoint from rank 0."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "-m", "training", "train", "vae", "--data", "digits", "--epochs", "1", "--device", "cpu",
+        "--checkpoint-dir", str(tmp_path),
+    ]  # fmt: skip
+    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpt = torch.load(tmp_path / "vae.pt", weights_only=True)
+    assert ckpt["train"]["world_size"] == 2
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values())
