@@ -10,11 +10,24 @@ import streamlit as st
 st.set_page_config(page_title="Generative Models Lab", page_icon=":material/blur_on:", layout="wide")
 
 pages = {
-    "Lab": [
-        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    "": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Generate": [
         st.Page("app_pages/sample.py", title="Sample", icon=":material/grid_view:"),
-        st.Page("app_pages/reconstruct.py", title="Reconstruct", icon=":material/compare:"),
         st.Page("app_pages/interpolate.py", title="Interpolate", icon=":material/timeline:"),
+        st.Page("app_pages/complete.py", title="Complete", icon=":material/auto_fix_high:"),
+    ],
+    "Inspect": [
+        st.Page("app_pages/reconstruct.py", title="Reconstruct", icon=":material/compare:"),
+        st.Page("app_pages/likelihood.py", title="Likelihood", icon=":material/query_stats:"),
+        st.Page("app_pages/image_likelihood.py", title="Out-of-distribution", icon=":material/report:"),
+        st.Page("app_pages/latent.py", title="Latent structure", icon=":material/scatter_plot:"),
+        st.Page("app_pages/features.py", title="Learned features", icon=":material/label:"),
+    ],
+    "Compare": [st.Page("app_pages/compare.py", title="Compare models", icon=":material/leaderboard:")],
+    "Densities and toys": [
+        st.Page("app_pages/density_1d.py", title="Density in 1-D", icon=":material/area_chart:"),
+        st.Page("app_pages/density_2d.py", title="Density in 2-D", icon=":material/grain:"),
+        st.Page("app_pages/gan_lab.py", title="GAN lab", icon=":material/sports_kabaddi:"),
     ],
 }
-st.navigation(pages).run()
+st.navigation(pages, expanded=True).run()

@@ -17,20 +17,23 @@ the same way, so their figures can be compared. They split by what they say abou
 
 | Family | Density | How p(x) is handled | In this lab |
 |---|---|---|---|
-| Autoregressive (PixelRNN, PixelCNN) | explicit, tractable | chain rule: p(x) = ∏ p(xᵢ \\| x₁..xᵢ₋₁), exact likelihood | coming next |
+| Autoregressive (PixelRNN, PixelCNN) | explicit, tractable | chain rule: p(x) = ∏ p(xᵢ \\| x₁..xᵢ₋₁), exact likelihood | **PixelCNN**, **Gated PixelCNN** (class-conditional), **PixelRNN** (Row LSTM) |
 | Latent variable (VAE) | explicit, approximate | p(x) = ∫ p(x\\|z) p(z) dz is intractable; train on the ELBO lower bound | **VAE** (16-d and 2-d latent) |
-| Implicit (GAN) | none | only samples: a generator fooled against a discriminator | coming next |
+| Implicit (GAN) | none | only samples: a generator trained to fool a discriminator | **DCGAN**, **conditional GAN**, and the 2-d **GAN lab** |
 | Autoencoder | not a density model | learns a code that reconstructs x; no prior, so no sampling | **AE** (16-d code) |
 
 Use the pages on the left to **sample** from each model, **reconstruct** a test digit, an upload or
-a drawing, and **interpolate** between codes.
+a drawing, **interpolate** between codes, **complete** a half-hidden digit, and see which pixels
+surprise a model on the **likelihood** page.
 """
 )
 
 st.subheader("Shipped models")
 st.caption(
     "Figures from each model's card, on the fixed binary test split (500 digits). "
-    "NLL: negative log-likelihood in nats per image (lower is better); bits/dim = nats / (784 ln 2)."
+    "NLL: negative log-likelihood in nats per image (lower is better); bits/dim = nats / (784 ln 2). "
+    "FCD: Frechet distance between the shipped classifier's features of 1,000 samples and of the test split "
+    "(lower is better; real train digits score the floor given in the classifier's card)."
 )
 rows = []
 for entry in ui.model_entries().values():
@@ -45,6 +48,8 @@ for entry in ui.model_entries().values():
             "Bits/dim": m.get("bits_per_dim"),
             "Test ELBO (nats)": m.get("elbo_nats"),
             "Recon. BCE (nats)": m.get("recon_bce_nats", m.get("recon_nats")),
+            "FCD": m.get("sample_quality", {}).get("fcd"),
+            "Class acc.": m.get("sample_quality", {}).get("class_accuracy", m.get("test_accuracy")),
             "Parameters": card.get("parameters"),
             "Training (s)": card.get("training", {}).get("seconds"),
             "Status": "available" if entry.available else f"unavailable: {entry.problem}",
@@ -55,10 +60,16 @@ if rows:
         pd.DataFrame(rows),
         hide_index=True,
         column_config={
-            "Test NLL (nats)": st.column_config.NumberColumn(format="%.1f", help="IWAE bound for the VAEs"),
+            "Test NLL (nats)": st.column_config.NumberColumn(format="%.1f", help="Exact for autoregressive models; IWAE bound for the VAEs"),
             "Bits/dim": st.column_config.NumberColumn(format="%.3f"),
             "Test ELBO (nats)": st.column_config.NumberColumn(format="%.1f"),
             "Recon. BCE (nats)": st.column_config.NumberColumn(format="%.1f"),
+            "FCD": st.column_config.NumberColumn(
+                format="%.2f", help="Frechet classifier distance of 1,000 samples to the test split (lower is better)"
+            ),
+            "Class acc.": st.column_config.NumberColumn(
+                format="percent", help="Conditional models: samples classified as the class asked for. Classifier: test accuracy."
+            ),
             "Parameters": st.column_config.NumberColumn(format="localized"),
             "Training (s)": st.column_config.NumberColumn(format="%.0f"),
         },

@@ -38,24 +38,41 @@ if endpoints == "Two test digits":
     with end_col:
         ui.show_digit(digits.gray(b), caption=f"End: a {digits.labels[b]}", scale=3)
 
-entries = [e for e in ui.available(["autoencoder", "vae"]) if e.card["config"]["z_dim"] > 2]
+entries = [e for e in ui.available(["autoencoder", "vae", "gan"]) if e.card["config"]["z_dim"] > 2]
+gans = [e for e in entries if e.card["architecture"] == "gan"]
+gan_class = None
+if any(e.card["config"].get("num_classes") for e in gans):
+    gan_class = ui.class_picker("Class for the conditional GAN", key="interp_class", allow_each=False, default=3)
 if not entries:
-    st.info("No autoencoder or VAE is available. Run `python -m training all`.")
+    st.info("No autoencoder, VAE or GAN is available. Run `python -m training all`.")
 else:
     with ui.timed("Decoding the paths..."):
         for entry in entries:
             model = ui.get_model(entry.name)
             if model is None:
                 continue
+            is_gan = entry.card["architecture"] == "gan"
             if endpoints == "Two test digits":
+                if is_gan:
+                    continue  # a GAN has no encoder: there is no code for a given digit
                 z = model.encode(digits.gray([a, b]))
                 z = z[0] if isinstance(z, tuple) else z  # the VAE's posterior mean
             else:
                 z = model.random_latents(2, seed=seed)
             path = latent.interpolate(z[0], z[1], steps, kind)
-            st.markdown(f"**{model.title}**")
-            ui.show_digits(model.decode(path), cols=steps, scale=3)
-    st.caption(f"{steps} codes from start to end ({kind}), each decoded to pixel probabilities (28 x 28).")
+            if is_gan and model.conditional:
+                st.markdown(f"**{model.title}** (a {gan_class} all the way)")
+                images = model.decode(path, np.full(steps, gan_class))
+            else:
+                st.markdown(f"**{model.title}**")
+                images = model.decode(path)
+            ui.show_digits(images, cols=steps, scale=3)
+    note = (
+        " GANs have no encoder, so they join with two random codes."
+        if gans and endpoints == "Two test digits"
+        else " The same seed gives the same codes to every model with the same latent size."
+    )
+    st.caption(f"{steps} codes from start to end ({kind}), each decoded to a 28 x 28 image.{note}")
 
 st.divider()
 st.subheader("The 2-d VAE's latent manifold")

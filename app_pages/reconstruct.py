@@ -3,7 +3,6 @@
 import numpy as np
 import streamlit as st
 
-from inference import images as img
 from inference import ui
 
 ui.header(
@@ -12,55 +11,14 @@ ui.header(
     "What survives the bottleneck is what the model learned to keep.",
 )
 
-source = st.segmented_control(
-    "Input", ["Test digit", "Upload", "Draw"], default="Test digit", key="source", required=True, persist_state="session"
-)
-
-digit: np.ndarray | None = None
-label = None
 left, right = st.columns([1, 2], gap="large")
 with left:
-    if source == "Test digit":
-        digits = ui.test_digits()
-        index = ui.digit_picker("digit_index")
-        digit, label = digits.gray(index), int(digits.labels[index])
-    elif source == "Upload":
-        upload = st.file_uploader(
-            "A picture of one digit", type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key="upload"
-        )
-        if upload is None:
-            st.info("Upload a picture of a single digit, dark on light or light on dark.")
-        else:
-            try:
-                digit = img.prepare_upload(upload.getvalue(), upload.name)
-            except img.ImageInputError as err:
-                st.error(f"That upload cannot be used: {err}", icon=":material/broken_image:")
-    else:
-        from streamlit_drawable_canvas import st_canvas
-
-        canvas = st_canvas(
-            stroke_width=22,
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            width=280,
-            height=280,
-            drawing_mode="freedraw",
-            return_image_data=True,
-            key="canvas",
-        )
-        if canvas.json_data and canvas.json_data.get("objects"):
-            try:
-                digit = img.prepare_drawing(canvas.image_data)
-            except img.ImageInputError as err:
-                st.warning(str(err), icon=":material/draw:")
-        else:
-            st.info("Draw one digit on the black square, large and in the middle.")
-
-if digit is None:
+    chosen = ui.digit_input()
+if chosen is None:
     st.stop()
-
+digit = chosen.image
 with left:
-    ui.show_digit(digit, caption="Input, as the models see it (28 x 28)" + (f": a {label}" if label is not None else ""))
+    ui.show_digit(digit, caption=f"Input, as the models see it (28 x 28): {chosen.description}")
 
 entries = ui.available(["autoencoder", "vae"])
 with right:

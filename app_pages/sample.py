@@ -1,60 +1,128 @@
 """Sample: draw new digits from a model."""
 
+import time
+
 import numpy as np
 import streamlit as st
 
 from inference import images as img
 from inference import ui
+from inference.autoregressive import Autoregressive, in_progress
 
-ui.header("Sample", "A latent-variable model generates in two steps: draw a code z from the prior p(z), then decode it into p(x | z).")
+ui.header("Sample", "Every generative model here can make new digits; how it does so depends on its family.")
 
-model = ui.pick_model("Model", architectures=["vae", "autoencoder"], default="vae")
+model = ui.pick_model("Model", architectures=ui.GENERATIVE, default="vae")
 n = int(st.sidebar.slider("Number of samples", 1, 64, 16, key="n", bind="query-params"))
 seed = ui.seed_input()
+autoregressive = isinstance(model, Autoregressive)
 temperature = float(
     st.sidebar.slider(
-        "Temperature (prior scale)",
+        "Temperature" if autoregressive else "Temperature (prior scale)",
         0.1,
         2.0,
         1.0,
         step=0.05,
         key="temperature",
         bind="query-params",
-        help="Codes are drawn with this many times the prior's standard deviation: below 1 gives typical, "
+        help="Divides each pixel's logit: below 1 picks the likelier value more often, above 1 adds noise."
+        if autoregressive
+        else "Codes are drawn with this many times the prior's standard deviation: below 1 gives typical, "
         "cleaner digits; above 1 reaches the edges of the latent space.",
     )
 )
-show = st.sidebar.radio(
-    "Show",
-    ["mean", "binary"],
-    format_func={"mean": "Pixel probabilities p(x | z)", "binary": "A binary sample x ~ p(x | z)"}.get,
-    key="show",
-    help="The decoder gives each pixel a probability of being on. A binary sample flips those coins, "
-    "which is what the model's likelihood is about.",
-)
+cols = min(n, 8)
 
-if model.has_prior:
-    st.caption(f"z ~ N(0, {temperature:g}² I) in {model.latent_dim} dimensions, decoded by the VAE's p(x | z).")
-else:
-    st.caption(
-        "An autoencoder has no prior: here codes come from a Gaussian fitted to its training codes. "
-        "Many still fall in holes between the codes it learned and decode to something that is not a digit: "
-        "that is the gap the VAE's prior closes."
+
+def show_result(images: np.ndarray, seconds: float, what: str) -> None:
+    ui.show_digits(images, cols=cols, scale=4)
+    st.caption(f"{n} samples of 28 x 28 pixels from {model.title}, seed {seed}: {what} in {seconds * 1000:,.0f} ms.")
+    st.download_button(
+        "Download grid (PNG)",
+        img.grid_png(images, cols=cols, scale=4),
+        file_name=f"{model.name}_seed{seed}_n{n}_t{temperature:g}.png",
+        mime="image/png",
+        icon=":material/download:",
+        on_click="ignore",
     )
 
-with ui.timed("Sampling...") as t:
-    probs = model.sample(n, seed=seed, temperature=temperature)
-    if show == "binary":
-        probs = (np.random.default_rng(seed).random(probs.shape) < probs).astype("float32")
 
-cols = min(n, 8)
-ui.show_digits(probs, cols=cols, scale=4)
-st.caption(f"{n} samples of 28 x 28 pixels from {model.title}, seed {seed}, generated in {t['seconds'] * 1000:.0f} ms.")
-st.download_button(
-    "Download grid (PNG)",
-    img.grid_png(probs, cols=cols, scale=4),
-    file_name=f"{model.name}_seed{seed}_n{n}_t{temperature:g}.png",
-    mime="image/png",
-    icon=":material/download:",
-    on_click="ignore",
-)
+if autoregressive:
+    method = st.sidebar.radio(
+        "Sampler",
+        ["fast", "naive"],
+        format_func={"fast": "Fast (cached activations)", "naive": "Naive (whole network per pixel)"}.get,
+        key="sampler",
+        help="The naive sampler runs the full network 784 times, once per pixel. The fast one computes each "
+        "layer at each position once, from caches of earlier positions (or the carried LSTM state).",
+    )
+    labels = ui.class_labels(n) if model.conditional else None
+    show_order = st.sidebar.toggle("Show the raster order", value=True, key="show_order")
+    st.caption(
+        "The chain rule, p(x) = p(x_1) p(x_2 | x_1) ... p(x_784 | x_1..x_783): one pixel at a time, left to right, "
+        "top to bottom, each drawn from a Bernoulli whose probability the network computes from the pixels so far."
+    )
+    placeholder = st.empty()
+    progress = st.progress(0.0, text="Row 0 of 28")
+    spent_showing = {"seconds": 0.0}  # display time, kept out of the sampler's time
+
+    def on_row(row: int, images: np.ndarray) -> None:
+        start = time.perf_counter()
+        progress.progress((row + 1) / 28, text=f"Row {row + 1} of 28")
+        if show_order:
+            with placeholder.container():
+                ui.show_digits(in_progress(images, row), cols=cols, scale=4)
+        spent_showing["seconds"] += time.perf_counter() - start
+
+    start = time.perf_counter()
+    samples = model.sample(n, seed=seed, temperature=temperature, labels=labels, method=method, on_row=on_row)
+    seconds = time.perf_counter() - start - spent_showing["seconds"]
+    progress.empty()
+    with placeholder.container():
+        show_result(samples, seconds, f"{method} sampler, 784 steps")
+    times = st.session_state.setdefault("sampler_seconds", {})
+    times[(model.name, n, method)] = seconds
+    other = "naive" if method == "fast" else "fast"
+    if (model.name, n, other) in times:
+        fast, naive = times[(model.name, n, "fast")], times[(model.name, n, "naive")]
+        st.info(
+            f"For {n} samples from this model: naive {naive:.2f} s, fast {fast:.2f} s, "
+            f"{naive / fast:.0f} times faster (time to draw, not to display).",
+            icon=":material/speed:",
+        )
+    else:
+        st.caption(f"Switch to the {other} sampler to compare the times.")
+elif model.card["architecture"] == "gan":
+    labels = ui.class_labels(n) if model.conditional else None
+    st.caption(
+        f"An implicit model: the generator maps noise z ~ N(0, {temperature:g}² I) in {model.latent_dim} dimensions "
+        "straight to an image. It was trained only to fool a discriminator, so it has no likelihood to report, "
+        "only samples" + (", and here it is told which digit to draw." if model.conditional else ".")
+    )
+    with ui.timed("Sampling...") as t:
+        images = model.sample(n, seed=seed, temperature=temperature, labels=labels)
+    show_result(images, t["seconds"], "noise drawn and generated")
+else:
+    show = st.sidebar.radio(
+        "Show",
+        ["mean", "binary"],
+        format_func={"mean": "Pixel probabilities p(x | z)", "binary": "A binary sample x ~ p(x | z)"}.get,
+        key="show",
+        help="The decoder gives each pixel a probability of being on. A binary sample flips those coins, "
+        "which is what the model's likelihood is about.",
+    )
+    if model.has_prior:
+        st.caption(
+            f"A latent-variable model generates in two steps: draw z ~ N(0, {temperature:g}² I) in "
+            f"{model.latent_dim} dimensions from the prior, then decode it into p(x | z)."
+        )
+    else:
+        st.caption(
+            "An autoencoder has no prior: here codes come from a Gaussian fitted to its training codes. "
+            "Many still fall in holes between the codes it learned and decode to something that is not a digit: "
+            "that is the gap the VAE's prior closes."
+        )
+    with ui.timed("Sampling...") as t:
+        probs = model.sample(n, seed=seed, temperature=temperature)
+        if show == "binary":
+            probs = (np.random.default_rng(seed).random(probs.shape) < probs).astype("float32")
+    show_result(probs, t["seconds"], "z drawn and decoded")

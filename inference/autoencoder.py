@@ -11,6 +11,7 @@ class Autoencoder(OnnxModel):
     """A deterministic code z = f(x); no prior, so "sampling" means decoding codes we pick."""
 
     has_prior = False
+    sample_kind = "grayscale"  # decoded pixel probabilities
 
     @property
     def latent_dim(self) -> int:

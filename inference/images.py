@@ -147,6 +147,12 @@ def prepare_drawing(rgba: np.ndarray | None) -> np.ndarray:
     return mnist_style(to_grayscale(img))
 
 
+def binarize(image: np.ndarray) -> np.ndarray:
+    """The project's fixed binarization, rng(0).random(shape) < intensity, for one new image."""
+    image = np.asarray(image, dtype=np.float32)
+    return (np.random.default_rng(0).random(image.shape) < image).astype(np.float32)
+
+
 def tile(images: np.ndarray, cols: int | None = None, pad: int = 1, pad_value: float = 0.35) -> np.ndarray:
     """(N, H, W) images in [0, 1] -> one (rows*(H+pad)+pad, cols*(W+pad)+pad) grid image."""
     images = np.asarray(images, dtype=np.float32)

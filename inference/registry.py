@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.autoencoder import Autoencoder
+from inference.autoregressive import GatedPixelCNN, PixelCNN, PixelRNN
+from inference.classifier import Classifier
+from inference.gan import GAN
 from inference.base import OnnxModel
 from inference.runtime import ModelFileError, Network
 from inference.vae import VAE
@@ -29,6 +32,11 @@ def exported_dir() -> Path:
 ARCHITECTURES: dict[str, type[OnnxModel]] = {
     "autoencoder": Autoencoder,
     "vae": VAE,
+    "pixelcnn": PixelCNN,
+    "gated_pixelcnn": GatedPixelCNN,
+    "pixelrnn": PixelRNN,
+    "gan": GAN,
+    "classifier": Classifier,
 }
 
 
@@ -105,7 +113,9 @@ def load_model(name: str, folder: Path | None = None, threads: int | None = None
     networks = {}
     try:
         for role, spec in card["networks"].items():
-            net = Network(folder / spec["file"], spec["sha256"], threads)
+            # A step network computes one pixel: tiny work per call, where a thread pool's
+            # wake-up costs more than it saves.
+            net = Network(folder / spec["file"], spec["sha256"], 1 if "step" in role else threads)
             expected = [i["name"] for i in spec["inputs"]], [o["name"] for o in spec["outputs"]]
             if (net.input_names, net.output_names) != expected:
                 raise ModelFileError(f"{spec['file']} has inputs/outputs {net.input_names}/{net.output_names}, card says {expected[0]}/{expected[1]}")

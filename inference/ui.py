@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -34,14 +35,14 @@ def model_entries() -> dict[str, ModelEntry]:
 
 
 @st.cache_resource(show_spinner="Loading model...", max_entries=32)
-def _cached_model(name: str, folder: str) -> OnnxModel:
+def cached_model(name: str, folder: str) -> OnnxModel:
     return load_model(name, folder)
 
 
 def get_model(name: str) -> OnnxModel | None:
     """The loaded model, or None after an error message on the page saying why."""
     try:
-        return _cached_model(name, str(exported_dir()))
+        return cached_model(name, str(exported_dir()))
     except ModelUnavailable as err:
         st.error(str(err), icon=":material/error:")
         return None
@@ -67,9 +68,21 @@ def header(title: str, lesson: str) -> None:
     st.caption(lesson)
 
 
+FAMILY_ORDER = ["autoencoder", "latent-variable", "autoregressive", "implicit", "flow"]
+
+
+def _display_order(entry: ModelEntry) -> tuple:
+    family = (entry.card or {}).get("family", "")
+    return (FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER), entry.title)
+
+
 def available(architectures: Sequence[str] | None = None) -> list[ModelEntry]:
-    """Usable models (optionally of some architectures); unavailable ones are listed in the sidebar."""
-    entries = [e for e in model_entries().values() if architectures is None or (e.card or {}).get("architecture") in architectures]
+    """Usable models (optionally of some architectures), family by family; unavailable ones are
+    listed in the sidebar with the reason."""
+    entries = sorted(
+        (e for e in model_entries().values() if architectures is None or (e.card or {}).get("architecture") in architectures),
+        key=_display_order,
+    )
     broken = [e for e in model_entries().values() if not e.available and (architectures is None or e.card is None or e.card.get("architecture") in architectures)]
     for e in broken:
         st.sidebar.warning(f"**{e.title}** is unavailable: {e.problem}.", icon=":material/warning:")
@@ -151,3 +164,100 @@ def clamp_int(value, lo: int, hi: int, default: int) -> int:
 
 def fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+@dataclass(frozen=True)
+class DigitInput:
+    image: np.ndarray  # (28, 28) float32 in [0, 1], MNIST style
+    binary: np.ndarray  # (28, 28) float32 {0, 1}: the fixed binarization likelihoods use
+    label: int | None  # the true class, for test digits
+    description: str
+
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+
+
+def digit_input() -> DigitInput | None:
+    """Where a page's digit comes from: a test digit, an upload or a drawing.
+
+    Shows the choice and its widgets where it is called; returns None (after saying what
+    to do, or why an upload cannot be used) until there is a digit. The choice persists
+    across pages, so a digit drawn on one page is still selected on the next.
+    """
+    source = st.segmented_control(
+        "Input", ["Test digit", "Upload", "Draw"], default="Test digit", key="source", required=True,
+        persist_state="session",
+    )  # fmt: skip
+    if source == "Test digit":
+        digits = test_digits()
+        index = digit_picker("digit_index")
+        label = int(digits.labels[index])
+        return DigitInput(digits.gray(index), digits.binary[index].astype(np.float32), label, f"test digit {index}, a {label}")
+    if source == "Upload":
+        upload = st.file_uploader("A picture of one digit", type=UPLOAD_TYPES, key="upload")
+        if upload is None:
+            st.info("Upload a picture of a single digit, dark on light or light on dark.")
+            return None
+        try:
+            image = img.prepare_upload(upload.getvalue(), upload.name)
+        except img.ImageInputError as err:
+            st.error(f"That upload cannot be used: {err}", icon=":material/broken_image:")
+            return None
+        return DigitInput(image, img.binarize(image), None, f"your upload {upload.name}")
+    from streamlit_drawable_canvas import st_canvas  # a browser component: imported only when drawing
+
+    canvas = st_canvas(
+        stroke_width=22,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        width=280,
+        height=280,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key="canvas",
+    )
+    if not (canvas.json_data and canvas.json_data.get("objects")):
+        st.info("Draw one digit on the black square, large and in the middle.")
+        return None
+    try:
+        image = img.prepare_drawing(canvas.image_data)
+    except img.ImageInputError as err:
+        st.warning(str(err), icon=":material/draw:")
+        return None
+    return DigitInput(image, img.binarize(image), None, "your drawing")
+
+
+@st.cache_data(show_spinner="Scoring the 500 test digits...", max_entries=16)
+def _test_nll(name: str, folder: str) -> np.ndarray:
+    model = cached_model(name, folder)
+    return -model.log_prob(_cached_test_digits(folder).binary.astype(np.float32))
+
+
+def test_nll(name: str) -> np.ndarray:
+    """-log p(x) of each of the 500 fixed-binary test digits under a model, nats per image."""
+    return _test_nll(name, str(exported_dir()))
+
+
+def class_picker(label: str = "Class", key: str = "digit_class", allow_each: bool = True, default=None):
+    """The digit a class-conditional model is asked for: one class, or each class in turn."""
+    options = (["each"] if allow_each else []) + list(range(10))
+    if default not in options:
+        default = options[0]
+    return st.sidebar.selectbox(
+        label,
+        options,
+        index=options.index(default),
+        format_func=lambda c: "Each class in turn (0, 1, 2, ...)" if c == "each" else f"{c}",
+        key=key,
+        help="The Gated PixelCNN is conditioned on a class: every gate gets a bias learned for that digit.",
+    )
+
+
+def class_labels(n: int) -> np.ndarray:
+    """n class labels from the sidebar's class picker: one class n times, or 0, 1, 2, ... in turn."""
+    choice = class_picker()
+    return np.arange(n) % 10 if choice == "each" else np.full(n, int(choice))
+
+
+AUTOREGRESSIVE = ["pixelcnn", "gated_pixelcnn", "pixelrnn"]
+GENERATIVE = ["autoencoder", "vae", *AUTOREGRESSIVE, "gan"]  # every architecture that can sample

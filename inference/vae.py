@@ -13,6 +13,7 @@ LOG_2PI = math.log(2 * math.pi)
 
 class VAE(OnnxModel):
     has_prior = True
+    sample_kind = "grayscale"  # decoded pixel probabilities
 
     @property
     def latent_dim(self) -> int:

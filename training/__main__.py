@@ -53,8 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iwae-k", type=int, default=200, help="importance samples for the log p(x) estimate")
     add_dirs(p)
 
+    p = sub.add_parser("evaluate", help="recompute every figure in the model cards (all, or the models named)")
+    p.add_argument("models", nargs="*", choices=[[], *MODELS], metavar="model")
+    p.add_argument("--iwae-k", type=int, default=200)
+    add_dirs(p)
+
     p = sub.add_parser("data", help="write the demo data the app shows (the test split)")
     p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
+
+    p = sub.add_parser("ganlab", help="train the 2-D GAN lab runs and export their snapshots")
+    p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="default: each setting's own")
+
+    p = sub.add_parser("features", help="the few-label classification study on the AE and VAE encoders")
+    add_dirs(p)
+    p.add_argument("--data", type=_data_spec, default="mnist5k")
+    p.add_argument("--seeds", type=int, default=5, help="label-subset draws per label count")
+    p.add_argument("--steps", type=int, default=300, help="fine-tuning steps")
+    p.add_argument("--labels", type=int, nargs="+", default=None, help="label counts (default 10 50 100 500 4500)")
+
+    p = sub.add_parser("density", help="train and export the 1-D and 2-D toy density models")
+    add_dirs(p)
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--datasets", nargs="*", default=None, help="2-D sets (default: all; none: no 2-D)")
+    p.add_argument("--datasets-1d", nargs="*", default=None, help="1-D sets (default: all; none: no 1-D)")
+    p.add_argument("--kinds", nargs="+", default=None, help="2-D models to (re)train (default: all)")
 
     p = sub.add_parser("all", help="retrain and re-export every shipped model, and the demo data")
     add_train_args(p)
@@ -77,8 +102,31 @@ def main(argv: list[str] | None = None) -> int:
             card = export(args.model, checkpoint_dir=args.checkpoint_dir, export_dir=args.export_dir, iwae_k=args.iwae_k)
             print(f"wrote {card}")
             print(json.dumps(json.loads(card.read_text())["metrics"], indent=2))
+        elif args.command == "evaluate":
+            from training.evaluate import evaluate_exported
+
+            for path in evaluate_exported(args.models, args.checkpoint_dir, args.export_dir, args.iwae_k):
+                print(f"updated {path}")
+        elif args.command == "features":
+            from training.features import APP_LABELS, LABEL_COUNTS, run_study
+
+            counts = tuple(args.labels) if args.labels else LABEL_COUNTS
+            app_labels = APP_LABELS if APP_LABELS in counts else counts[0]
+            card = run_study(args.checkpoint_dir, args.export_dir, args.data, counts, args.seeds, args.steps, app_labels)
+            print(f"wrote {card}")
+        elif args.command == "density":
+            from training.density import run_density
+
+            card = run_density(
+                args.export_dir, args.checkpoint_dir, args.steps, args.datasets, args.datasets_1d, args.seed, args.kinds
+            )
+            print(f"wrote {card}")
         elif args.command == "data":
             print(f"wrote {export_demo_data(args.export_dir)}")
+        elif args.command == "ganlab":
+            from training.models.toy_gan import export_lab
+
+            print(f"wrote {export_lab(args.export_dir, seed=args.seed, steps=args.steps)}")
         elif args.command == "all":
             start = time.perf_counter()
             print(f"wrote {export_demo_data(args.export_dir)}")
@@ -86,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
                 _train(args, name)
                 card = export(name, checkpoint_dir=args.checkpoint_dir, export_dir=args.export_dir, iwae_k=args.iwae_k)
                 print(f"wrote {card}")
+            from training.features import run_study
+            from training.models.toy_gan import export_lab
+
+            print(f"wrote {export_lab(args.export_dir, seed=args.seed)}")
+            print(f"wrote {run_study(args.checkpoint_dir, args.export_dir)}")
+            from training.density import run_density
+
+            print(f"wrote {run_density(args.export_dir, args.checkpoint_dir, seed=args.seed)}")
             print(f"all models retrained and exported in {time.perf_counter() - start:.0f} s")
     except (DataError, FileNotFoundError, KeyError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import inspect
 import io
 import json
 from pathlib import Path
@@ -25,7 +26,7 @@ import onnx
 import torch
 
 from training import data as data_lib
-from training.evaluate import evaluate
+from training.evaluate import evaluate, exported_figures
 from training.models import get_spec
 from training.models.base import Network
 from training.train import DEFAULT_CHECKPOINT_DIR, load_checkpoint
@@ -43,6 +44,12 @@ def export_network(net: Network, path: Path) -> dict:
     """Write one network as a single ONNX file with a dynamic batch dimension; describe it."""
     batch = torch.export.Dim("batch", min=1, max=65_536)
     net.module.eval()
+    # torch.export groups a forward's *args into one tuple, so the dynamic shapes must too.
+    params = inspect.signature(net.module.forward).parameters.values()
+    fixed = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    dynamic: list = [{0: batch}] * min(fixed, len(net.example_inputs))
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        dynamic.append(tuple({0: batch} for _ in net.example_inputs[fixed:]))
     # The dynamo exporter reports each step on stdout; keep the CLI's output to the progress bar.
     with contextlib.redirect_stdout(io.StringIO()):
         torch.onnx.export(
@@ -51,7 +58,7 @@ def export_network(net: Network, path: Path) -> dict:
             str(path),
             input_names=net.input_names,
             output_names=net.output_names,
-            dynamic_shapes=tuple({0: batch} for _ in net.example_inputs),
+            dynamic_shapes=tuple(dynamic),
             opset_version=OPSET,
             external_data=False,
             dynamo=True,
@@ -67,13 +74,19 @@ def export_network(net: Network, path: Path) -> dict:
             out.append({"name": v.name, "shape": dims, "dtype": dtype})
         return out
 
+    inputs, outputs = describe(proto.graph.input), describe(proto.graph.output)
+    static = [v["name"] for v in inputs + outputs if not isinstance(v["shape"][0], str)]
+    if static:
+        # The exporter can fall back to fixed shapes when model code pins the batch size
+        # (len(x), x.view(B, ...)); a graph that only takes the example's batch is no use.
+        raise RuntimeError(f"{path.name}: batch dimension exported as a constant for {static}")
     return {
         "file": path.name,
         "sha256": sha256_of(path),
         "bytes": path.stat().st_size,
         "parameters": int(sum(p.numel() for p in net.module.parameters())),
-        "inputs": describe(proto.graph.input),
-        "outputs": describe(proto.graph.output),
+        "inputs": inputs,
+        "outputs": outputs,
     }
 
 
@@ -116,6 +129,9 @@ def export(
         "exported": dt.date.today().isoformat(),
     }
     card_path = export_dir / f"{name}.json"
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    # What needs the exported files themselves: sample quality and sampling speed, through onnxruntime.
+    card |= exported_figures(name, export_dir, ds)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card_path
 

@@ -35,8 +35,21 @@ class _LossModule(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if getattr(self.model, "uses_labels", False):  # class-conditional models and classifiers
+            return self.model.loss(x, labels)
         return self.model.loss(x)
+
+
+def _average_gradients(module: nn.Module) -> None:
+    """What DistributedDataParallel does after backward, for models that step by hand (GANs)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    world = dist.get_world_size()
+    for p in module.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+            p.grad /= world
 
 
 def resolve_device(device: str) -> torch.device:
@@ -80,15 +93,26 @@ def train(
         ds = data_lib.load(data)
         images = ds.train.images if limit is None else ds.train.images[:limit]
         x_train = torch.tensor(images, dtype=torch.float32).unsqueeze(1).div(255).to(dev)  # (N, 1, H, W)
+        y_train = torch.tensor(ds.train.labels[: len(images)]).to(dev)
 
         if dev.type == "cpu":
             torch.use_deterministic_algorithms(True, warn_only=True)
         torch.manual_seed(seed)  # same initial weights on every rank
         model = spec.build(ds.image_size).to(dev)
-        step_fn: nn.Module = _LossModule(model)
-        if world > 1:
-            step_fn = nn.parallel.DistributedDataParallel(step_fn)
-        optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+        # Most models minimize one loss with one optimizer, wrapped in DDP under torchrun. A model
+        # with its own train_step (a GAN: two players, two optimizers) steps itself, and its
+        # gradients are averaged across processes by _average_gradients, as DDP would.
+        custom_step = hasattr(model, "train_step")
+        if custom_step:
+            optimizers = model.optimizers(spec.lr)
+            for p in model.parameters():  # DDP broadcasts rank 0's weights; do the same
+                if world > 1:
+                    dist.broadcast(p.data, src=0)
+        else:
+            step_fn: nn.Module = _LossModule(model)
+            if world > 1:
+                step_fn = nn.parallel.DistributedDataParallel(step_fn)
+            optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
         torch.manual_seed(seed + 1000 * rank)  # model noise (e.g. the VAE's eps) differs per rank
 
         per_rank_batch = max(1, spec.batch_size // world)
@@ -112,17 +136,23 @@ def train(
             sums: dict[str, float] = {}
             seen = 0
             for i in range(0, n_per_rank, per_rank_batch):
-                x = torch.bernoulli(x_train[mine[i : i + per_rank_batch]], generator=binarize)
-                terms = step_fn(x)
-                optimizer.zero_grad(set_to_none=True)
-                terms["loss"].backward()
-                optimizer.step()
+                batch = mine[i : i + per_rank_batch]
+                x = torch.bernoulli(x_train[batch], generator=binarize) if spec.binarize else x_train[batch]
+                if custom_step:
+                    terms = model.train_step(x, y_train[batch], optimizers, _average_gradients)
+                else:
+                    terms = step_fn(x, y_train[batch])
+                    optimizer.zero_grad(set_to_none=True)
+                    terms["loss"].backward()
+                    optimizer.step()
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value.item() * len(x)
                 seen += len(x)
                 progress.set_postfix({"epoch": epoch + 1, **{k: f"{v / seen:.2f}" for k, v in sums.items()}}, refresh=False)
                 progress.update(1)
             history.append({"epoch": epoch + 1, **{k: v / seen for k, v in sums.items()}})
+        if hasattr(model, "finalize"):
+            model.finalize()  # e.g. a GAN's precise batch-norm statistics
         seconds = time.perf_counter() - start
         progress.close()
 
@@ -144,7 +174,8 @@ def train(
                     "epochs": epochs,
                     "batch_size": spec.batch_size,
                     "lr": spec.lr,
-                    "optimizer": "Adam",
+                    "optimizer": getattr(model, "optimizer_name", "Adam"),
+                    "inputs": "binarized afresh every epoch" if spec.binarize else "grayscale intensities / 255",
                     "seed": seed,
                     "device": str(dev),
                     "world_size": world,

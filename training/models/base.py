@@ -21,3 +21,15 @@ class Network:
 def bernoulli_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """log p(x | logits) summed over all but the batch dimension, in nats per image."""
     return -nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+
+class Method(nn.Module):
+    """One method of a model as a module's forward, so it can be exported as its own network
+    (a sampler's step, a density's log_prob) while sharing the model's weights."""
+
+    def __init__(self, model: nn.Module, method: str):
+        super().__init__()
+        self.model, self.method = model, method
+
+    def forward(self, *inputs: torch.Tensor):
+        return getattr(self.model, self.method)(*inputs)

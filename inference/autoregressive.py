@@ -1,0 +1,269 @@
+"""Autoregressive models on the app side: exact likelihood, naive and fast samplers, completion.
+
+Every model here gives p(x_i = 1 | x_<i) for all pixels in one pass of its ``full``
+network (masked convolutions / row recurrences). Sampling must go pixel by pixel in raster
+order:
+
+* the naive sampler runs the full network once per pixel: 784 passes for 28 x 28;
+* the fast sampler runs the model's exported ``step`` network(s), which compute every
+  layer at the new pixel only, from caches of earlier activations (PixelCNN family,
+  Ramachandran et al. 2017) or from the carried recurrent state (PixelRNN).
+
+Both draw the same uniforms from the seed, so for the same seed they give the same image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from inference.base import OnnxModel, as_batch, sigmoid
+
+# on_row(row_index, images_so_far) is called after each finished row, for progressive display
+RowCallback = Callable[[int, np.ndarray], None]
+
+
+HIDE_KINDS = {"bottom": "Bottom half", "right": "Right half", "rows": "Last rows"}
+
+
+def hidden_mask(kind: str, size: int = 28, rows: int = 10) -> np.ndarray:
+    """(size, size) bool, True where a completion must fill in: the bottom half, the right
+    half, or the last ``rows`` rows."""
+    mask = np.zeros((size, size), bool)
+    if kind == "bottom":
+        mask[size // 2 :] = True
+    elif kind == "right":
+        mask[:, size // 2 :] = True
+    elif kind == "rows":
+        mask[size - min(max(int(rows), 1), size) :] = True
+    else:
+        raise ValueError(f"kind must be one of {', '.join(HIDE_KINDS)}, got {kind!r}")
+    return mask
+
+
+def in_progress(images: np.ndarray, row: int, pending: float = 0.3) -> np.ndarray:
+    """Images whose rows after ``row`` are not generated yet, shown as flat gray."""
+    shown = np.array(images, dtype=np.float32, copy=True)
+    shown[:, row + 1 :] = pending
+    return shown
+
+
+def bernoulli_nll_map(logits: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """-log p(x_i | x_<i) per pixel, nats: (B, H, W)."""
+    return np.logaddexp(0.0, logits) - x * logits
+
+
+class Autoregressive(OnnxModel):
+    conditional = False
+    has_prior = False  # no latent: "temperature" scales the logits
+    sample_kind = "binary"  # samples are binary images, like the data it models
+
+    @property
+    def num_pixels(self) -> int:
+        return self.image_size**2
+
+    # ---- likelihood ------------------------------------------------------------------
+    def _feeds(self, x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        return (x,)
+
+    def logits(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """(N, H, W) binary images -> (N, H, W) logits of p(x_i = 1 | x_<i), one pass."""
+        x = as_batch(x, self.image_size)
+        return self.networks["full"](*self._feeds(x, labels))["logits"][:, 0]
+
+    def pixel_nll(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Per-pixel -log p(x_i | x_<i) in nats, (N, H, W): which pixels surprise the model."""
+        x = as_batch(x, self.image_size)
+        return bernoulli_nll_map(self.logits(x, labels), x[:, 0])
+
+    def log_prob(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Exact log p(x) per image, nats (the chain rule: a sum of 784 conditionals)."""
+        nll = self.pixel_nll(x, labels)
+        return -nll.reshape(len(nll), -1).sum(1)
+
+    # ---- sampling --------------------------------------------------------------------
+    def sample(
+        self,
+        n: int,
+        seed: int,
+        temperature: float = 1.0,
+        labels: np.ndarray | None = None,
+        method: str = "fast",
+        known: np.ndarray | None = None,
+        known_mask: np.ndarray | None = None,
+        on_row: RowCallback | None = None,
+        record_logits: bool = False,
+    ):
+        """n binary images, (n, H, W) float32, pixel by pixel in raster order.
+
+        temperature divides the logits (1: the model's own distribution). ``known`` and
+        ``known_mask`` (H, W) or (n, H, W) fix some pixels (completion): they are taken, not
+        sampled, and later pixels condition on them. With ``record_logits`` also returns
+        the (n, H, W) logits the sampler used.
+        """
+        if method not in ("fast", "naive"):
+            raise ValueError(f"method must be 'fast' or 'naive', got {method!r}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        H = W = self.image_size
+        uniforms = np.random.default_rng(seed).random((n, H, W))
+        if known_mask is None:
+            known_mask = np.zeros((n, H, W), bool)
+            known = np.zeros((n, H, W), np.float32)
+        known_mask = np.broadcast_to(np.asarray(known_mask, bool), (n, H, W))
+        known = np.broadcast_to(np.asarray(known, np.float32), (n, H, W))
+        labels = None if labels is None else np.broadcast_to(np.asarray(labels), (n,)).astype(np.int64)
+        out = np.zeros((n, H, W), np.float32)
+        used = np.zeros((n, H, W), np.float32)
+
+        def choose(i: int, j: int, logit: np.ndarray) -> np.ndarray:
+            used[:, i, j] = logit
+            drawn = (uniforms[:, i, j] < sigmoid(logit / temperature)).astype(np.float32)
+            value = np.where(known_mask[:, i, j], known[:, i, j], drawn)
+            out[:, i, j] = value
+            return value
+
+        if method == "naive":
+            for i in range(H):
+                for j in range(W):
+                    choose(i, j, self.logits(out, labels)[:, i, j])
+                if on_row:
+                    on_row(i, out)
+        else:
+            self._sample_fast(n, labels, choose, on_row, out)
+        return (out, used) if record_logits else out
+
+    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+        raise NotImplementedError
+
+    def complete(
+        self, image: np.ndarray, hidden: np.ndarray, n: int, seed: int, temperature: float = 1.0, labels=None
+    ) -> np.ndarray:
+        """Fill in the ``hidden`` (H, W) pixels of one binary image, n times: (n, H, W)."""
+        return self.sample(n, seed, temperature, labels=labels, known=image, known_mask=~np.asarray(hidden, bool))
+
+
+class PixelCNN(Autoregressive):
+    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+        cfg = self.card["config"]
+        H = W = self.image_size
+        K = int(cfg["first_kernel"])
+        P = K // 2
+        RC = int(cfg["residual_blocks"]) * int(cfg["channels"])
+        step = self.networks["step"]
+        pixels = np.zeros((n, H + 2 * P, W + 2 * P), np.float32)
+        # every block's 3x3 input, channels last so a window is 3 contiguous runs; padded by 1
+        cache = np.zeros((n, H + 2, W + 2, RC), np.float32)
+        for i in range(H):
+            for j in range(W):
+                res = step(pixels[:, i : i + K, j : j + K], cache[:, i : i + 3, j : j + 3])
+                cache[:, i + 1, j + 1] = res["centers"]
+                pixels[:, i + P, j + P] = choose(i, j, res["logit"])
+            if on_row:
+                on_row(i, out)
+
+
+class PixelRNN(Autoregressive):
+    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+        cfg = self.card["config"]
+        H = W = self.image_size
+        K = int(cfg["first_kernel"])
+        P = K // 2
+        LC = int(cfg["layers"]) * int(cfg["channels"])
+        step = self.networks["step"]
+        pixels = np.zeros((n, H + 2 * P, W + 2 * P), np.float32)
+        h_above = np.zeros((n, W + 2, LC), np.float32)  # the previous row's hidden states, padded by 1
+        c_above = np.zeros((n, W, LC), np.float32)
+        for i in range(H):
+            h_row = np.zeros_like(h_above)
+            c_row = np.zeros_like(c_above)
+            left = np.zeros((n, LC), np.float32)
+            for j in range(W):
+                res = step(pixels[:, i : i + K, j : j + K], left, h_above[:, j : j + 3], c_above[:, j])
+                left = res["input"]
+                h_row[:, j + 1] = res["h"]
+                c_row[:, j] = res["c"]
+                pixels[:, i + P, j + P] = choose(i, j, res["logit"])
+            h_above, c_above = h_row, c_row  # the state carried to the next row
+            if on_row:
+                on_row(i, out)
+
+
+class GatedPixelCNN(Autoregressive):
+    conditional = True
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.card["config"]["num_classes"])
+
+    def one_hot(self, labels: np.ndarray, n: int) -> np.ndarray:
+        labels = np.broadcast_to(np.asarray(labels), (n,)).astype(np.int64)
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"class labels must be in 0..{self.num_classes - 1}")
+        return np.eye(self.num_classes, dtype=np.float32)[labels]
+
+    def _feeds(self, x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        if labels is None:
+            raise ValueError("the Gated PixelCNN is class-conditional: pass labels (or use log_prob for p(x))")
+        return (x, self.one_hot(labels, len(x)))
+
+    def class_log_probs(self, x: np.ndarray) -> np.ndarray:
+        """log p(x | y) for every class y: (N, num_classes), nats."""
+        x = as_batch(x, self.image_size)
+        per_class = [-self.pixel_nll(x, np.full(len(x), y)).reshape(len(x), -1).sum(1) for y in range(self.num_classes)]
+        return np.stack(per_class, 1)
+
+    def log_prob(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """log p(x | y) with labels; without, the exact marginal log (1/K) sum_y p(x | y)."""
+        if labels is not None:
+            return super().log_prob(x, labels)
+        per_class = self.class_log_probs(x)
+        top = per_class.max(1, keepdims=True)
+        return (top + np.log(np.exp(per_class - top).sum(1, keepdims=True)))[:, 0] - math.log(self.num_classes)
+
+    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+        if labels is None:
+            raise ValueError("the Gated PixelCNN samples a class you choose: pass labels")
+        cfg = self.card["config"]
+        H = W = self.image_size
+        C = int(cfg["channels"])
+        k0, k = int(cfg["first_kernel"]), int(cfg["kernel"])
+        kh0, kh = k0 // 2 + 1, k // 2 + 1
+        dilations = [1] + [int(d) for d in cfg["dilations"]]
+        L = len(dilations)
+        y = self.one_hot(labels, n)
+        row_step, pixel_step = self.networks["row_step"], self.networks["pixel_step"]
+        O = max(dilations) * max(k, k0)  # padding of the caches: room for any window
+        image = np.zeros((n, H + O, W + 2 * O), np.float32)  # rows and columns offset O
+        v_out = [np.zeros((n, C, H + O, W + 2 * O), np.float32) for _ in range(L)]
+        v_above = np.zeros((n, W, L * 2 * C), np.float32)  # every layer's v_pre of the row above
+        h_in = [np.zeros((n, W + O, C), np.float32) for _ in range(L)]  # this row, columns offset O
+        for i in range(H):
+            for h in h_in:
+                h[:] = 0
+            for j in range(W):
+                windows = [h_in[l][:, O + j - dilations[l] * (kh - 1) : O + j : dilations[l]] for l in range(1, L)]
+                res = pixel_step(
+                    image[:, O + i, O + j - (kh0 - 1) : O + j + 1],
+                    y,
+                    v_above[:, j],
+                    np.concatenate(windows, axis=1).reshape(n, -1),
+                )
+                for l, h in enumerate(np.split(res["h"], L - 1, axis=1), start=1):
+                    h_in[l][:, O + j] = h
+                image[:, O + i, O + j] = choose(i, j, res["logit"])
+            # row i is finished: the vertical stack of every layer at row i, once
+            side0 = k0 // 2
+            v_rows = []
+            for l in range(1, L):
+                d, side = dilations[l], dilations[l] * (k // 2)
+                rows = [O + i - d * t for t in range(kh - 1, 0, -1)]
+                v_rows.append(v_out[l - 1][:, :, rows, O - side : O + W + side])
+            res = row_step(image[:, O + i - (kh0 - 1) : O + i + 1, O - side0 : O + W + side0], y, *v_rows)
+            for l in range(L):
+                v_out[l][:, :, O + i, O : O + W] = res[f"v_out_{l}"]
+            v_above = res["v_pre"]
+            if on_row:
+                on_row(i, out)

@@ -1,0 +1,179 @@
+"""DCGAN (Radford, Metz and Chintala 2016) for 28 x 28 digits.
+
+The implicit-density family: a generator G maps noise z ~ N(0, I) to an image, a
+discriminator D learns to tell real images from G's, and G learns to fool D. There is no
+likelihood, only samples. Trained on grayscale images (intensity / 255), not binarized:
+a GAN is not scoring pixels, and grayscale is what its samples look like.
+
+What makes it train reliably here, each a choice from the DCGAN paper or since:
+* Adam with beta1 = 0.5 and lr 2e-4: the default beta1 = 0.9 keeps too much momentum
+  for a two-player game, and the players overshoot and oscillate.
+* Batch norm in G and in D (not on D's input layer or G's output layer, where it would
+  fix the statistics of real pixels): it keeps both players' activations in range.
+* LeakyReLU(0.2) in D, so G gets a gradient even where D's units are off.
+* The non-saturating generator loss, -log D(G(z)) instead of log(1 - D(G(z))): early on
+  D rejects every fake, where log(1 - D) is flat and G would learn nothing.
+* After training, G's batch-norm statistics are re-estimated over many batches at the
+  final weights ("precise BN"), so the exported generator, which runs in eval mode,
+  draws the same kind of samples it made in training.
+
+The class-conditional variant (cgan.py) feeds a one-hot class to both players.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from training.models.base import Network
+
+
+@dataclass
+class DCGANConfig:
+    image_size: int = 28
+    z_dim: int = 64
+    # 32, not DCGAN's 64+: a quarter of the compute, which keeps training to minutes on a CPU.
+    g_channels: int = 32  # G: (2c, S/4, S/4) -> (c, S/2, S/2) -> (1, S, S)
+    d_channels: int = 32  # D: (1, S, S) -> (c, S/2, S/2) -> (2c, S/4, S/4) -> logit
+    num_classes: int = 0  # > 0: class-conditional
+    beta1: float = 0.5
+
+
+class Generator(nn.Module):
+    def __init__(self, c: DCGANConfig):
+        super().__init__()
+        self.s = s = c.image_size // 4
+        g = c.g_channels
+        self.fc = nn.Sequential(nn.Linear(c.z_dim + c.num_classes, 2 * g * s * s), nn.BatchNorm1d(2 * g * s * s), nn.ReLU())
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(2 * g, g, 4, stride=2, padding=1), nn.BatchNorm2d(g), nn.ReLU(),  # S/4 -> S/2
+            nn.ConvTranspose2d(g, 1, 4, stride=2, padding=1), nn.Sigmoid(),  # S/2 -> S, intensities in [0, 1]
+        )  # fmt: skip
+        self.num_classes = c.num_classes
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, z_dim) [, one-hot y (B, K)] -> (B, 1, S, S) images in [0, 1]."""
+        h = self.fc(torch.cat([z, y], 1) if self.num_classes else z)
+        return self.net(h.unflatten(1, (-1, self.s, self.s)))  # (B, 2c, S/4, S/4); len(z) would fix B
+
+
+class Discriminator(nn.Module):
+    def __init__(self, c: DCGANConfig):
+        super().__init__()
+        d, s = c.d_channels, c.image_size // 4
+        self.net = nn.Sequential(
+            nn.Conv2d(1 + c.num_classes, d, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # no BN on the input
+            nn.Conv2d(d, 2 * d, 4, stride=2, padding=1), nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(2 * d * s * s, 1),
+        )  # fmt: skip
+        self.num_classes = c.num_classes
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, S, S) [, one-hot y] -> (B,) logit of "real"; the class enters as constant planes."""
+        if self.num_classes:
+            x = torch.cat([x, y[:, :, None, None].expand(-1, -1, *x.shape[-2:])], 1)
+        return self.net(x).flatten()
+
+
+class DCGAN(nn.Module):
+    Config = DCGANConfig
+    optimizer_name = "Adam (beta1 = 0.5), one for each player"
+
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        self.config = config
+        self.generator = Generator(config)
+        self.discriminator = Discriminator(config)
+
+    @property
+    def conditional(self) -> bool:
+        return self.config.num_classes > 0
+
+    def one_hot(self, labels: torch.Tensor) -> torch.Tensor | None:
+        return F.one_hot(labels.long(), self.config.num_classes).float() if self.conditional else None
+
+    def optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
+        betas = (self.config.beta1, 0.999)
+        return {
+            "d": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas),
+            "g": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
+        }
+
+    def train_step(self, x: torch.Tensor, labels: torch.Tensor, opt: dict, sync) -> dict[str, torch.Tensor]:
+        """One update of D, then one of G. ``sync`` averages a player's gradients across processes."""
+        y = self.one_hot(labels)
+        z = torch.randn(len(x), self.config.z_dim, device=x.device)
+        fake = self.generator(z, y)
+
+        d_real, d_fake = self.discriminator(x, y), self.discriminator(fake.detach(), y)
+        d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # -log D(x) - log(1 - D(G(z)))
+        opt["d"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        sync(self.discriminator)
+        opt["d"].step()
+
+        g_loss = F.softplus(-self.discriminator(fake, y)).mean()  # non-saturating: -log D(G(z))
+        opt["g"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        sync(self.generator)
+        opt["g"].step()
+        return {
+            "d_loss": d_loss.detach(),
+            "g_loss": g_loss.detach(),
+            "D(x)": torch.sigmoid(d_real).mean().detach(),
+            "D(G(z))": torch.sigmoid(d_fake).mean().detach(),
+        }
+
+    @torch.no_grad()
+    def finalize(self, batches: int = 50, batch_size: int = 256) -> None:
+        """Precise BN: G's running statistics become exact averages over many fresh batches."""
+        g = self.generator
+        for m in g.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.reset_running_stats()
+                m.momentum = None  # cumulative average
+        g.train()
+        K = self.config.num_classes
+        for _ in range(batches):
+            z = torch.randn(batch_size, self.config.z_dim)
+            y = F.one_hot(torch.randint(0, K, (batch_size,)), K).float() if K else None
+            g(z, y)
+        for m in g.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.momentum = 0.1
+        g.eval()
+
+    @torch.no_grad()
+    def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        self.eval()
+        z = torch.randn(n, self.config.z_dim)
+        return self.generator(z, None if labels is None else self.one_hot(labels))
+
+    def networks(self) -> dict[str, Network]:
+        c = self.config
+        z = torch.zeros(2, c.z_dim)
+        x = torch.zeros(2, 1, c.image_size, c.image_size)
+        if self.conditional:
+            y = torch.zeros(2, c.num_classes)
+            return {
+                "generator": Network(self.generator, (z, y), ["z", "y"], ["images"]),
+                "discriminator": Network(self.discriminator, (x, y), ["x", "y"], ["logit"]),
+            }
+        return {
+            "generator": Network(self.generator, (z,), ["z"], ["images"]),
+            "discriminator": Network(self.discriminator, (x,), ["x"], ["logit"]),
+        }
+
+    @torch.no_grad()
+    def evaluate(self, x_test_gray: torch.Tensor, y_test: torch.Tensor, **_) -> dict:
+        """How well D tells the test split from fresh samples (sample quality is measured at export)."""
+        self.eval()
+        y = self.one_hot(y_test)
+        fake = self.generator(torch.randn(len(x_test_gray), self.config.z_dim), y)
+        d_real = torch.sigmoid(self.discriminator(x_test_gray, y)).mean().item()
+        d_fake = torch.sigmoid(self.discriminator(fake, y)).mean().item()
+        return {"D(test)": d_real, "D(G(z))": d_fake}
