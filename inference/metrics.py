@@ -27,7 +27,8 @@ def frechet_distance(features_1: np.ndarray, features_2: np.ndarray) -> float:
     # tr((S1 S2)^(1/2)) = tr((S1^(1/2) S2 S1^(1/2))^(1/2)), a symmetric PSD matrix: eigh, no complex parts
     root1 = _sqrtm_psd(s1)
     cross = np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ s2 @ root1), 0, None)).sum()
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * cross)
+    d2 = ((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * cross
+    return float(max(d2, 0.0))  # a tiny negative value is round-off of a sum of large terms
 
 
 def sample_images(model, n: int, seed: int, labels: np.ndarray | None = None, batch: int = 250) -> np.ndarray:

@@ -1,0 +1,105 @@
+"""GANs, the classifier that judges samples, the Frechet classifier distance, and the GAN lab."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from inference import load_model, load_test_digits
+from inference.ganlab import load_lab
+from inference.metrics import frechet_distance
+
+REPO = Path(__file__).resolve().parent.parent
+EXPORTED = REPO / "exported"
+
+
+def card(name):
+    return json.loads((EXPORTED / f"{name}.json").read_text())
+
+
+def test_frechet_distance_matches_a_direct_computation():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((300, 6))
+    b = rng.standard_normal((200, 6)) @ rng.standard_normal((6, 6)) * 0.5 + 1.0
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    direct = ((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * scipy.linalg.sqrtm(s1 @ s2).real)
+    assert frechet_distance(a, b) == pytest.approx(direct, rel=1e-6)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_classifier_distance_is_zero_for_a_set_and_grows_with_noise():
+    classifier = load_model("classifier")
+    images = load_test_digits().gray(np.arange(500))
+    rng = np.random.default_rng(0)
+    clean = classifier.features(images)
+    # Zero up to round-off of terms the size of the features' total variance.
+    scale = np.trace(np.cov(clean, rowvar=False))
+    assert frechet_distance(clean, clean) == pytest.approx(0.0, abs=1e-7 * scale)
+    distances = [
+        frechet_distance(clean, classifier.features(np.clip(images + s * rng.standard_normal(images.shape), 0, 1)))
+        for s in (0.1, 0.3, 0.6)
+    ]
+    assert 0 < distances[0] < distances[1] < distances[2]
+
+
+def test_classifier_meets_its_target():
+    assert card("classifier")["metrics"]["test_accuracy"] >= 0.97
+    digits = load_test_digits()
+    predicted = load_model("classifier").predict(digits.gray(np.arange(500)))
+    assert (predicted == digits.labels).mean() == pytest.approx(card("classifier")["metrics"]["test_accuracy"], abs=0.003)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cgan"])
+def test_generator_output_range_and_shape(name):
+    gan = load_model(name)
+    labels = np.arange(7) % 10 if gan.conditional else None
+    images = gan.sample(7, seed=1, labels=labels)
+    assert images.shape == (7, 28, 28) and images.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    np.testing.assert_array_equal(images, gan.sample(7, seed=1, labels=labels))
+    real = gan.realness(load_test_digits().gray(np.arange(7)), labels)
+    assert real.shape == (7,) and ((0 <= real) & (real <= 1)).all()
+
+
+def test_the_class_input_changes_the_conditional_generator():
+    gan = load_model("cgan")
+    z = gan.random_latents(20, seed=0)
+    threes, sevens = gan.decode(z, np.full(20, 3)), gan.decode(z, np.full(20, 7))
+    assert np.abs(threes - sevens).mean() > 0.05
+    classifier = load_model("classifier")
+    assert (classifier.predict(sevens) == 7).mean() >= 0.8
+
+
+def test_sample_quality_targets():
+    floor = card("classifier")["metrics"]["sample_quality"]["fcd_floor_grayscale"]
+    dcgan = card("dcgan")["metrics"]["sample_quality"]
+    vae = card("vae")["metrics"]["sample_quality"]
+    assert floor < dcgan["fcd"] < vae["fcd"], "the DCGAN's samples are closer to the test digits than the VAE's"
+    assert card("cgan")["metrics"]["sample_quality"]["class_accuracy"] >= 0.90
+
+
+def test_gan_lab_snapshots_show_mode_collapse_beside_a_stable_run():
+    runs, problems = load_lab()
+    assert not problems
+    by_key = {(r.dataset, r.setting): r for r in runs}
+    stable, collapse = by_key[("ring8", "stable")], by_key[("ring8", "collapse")]
+    assert stable.summary["modes_covered"] >= 7
+    assert collapse.summary["modes_covered"] <= 3
+    frame = stable.frame(len(stable.steps) - 1)
+    assert frame["d_grid"].shape == (48, 48) and ((0 <= frame["d_grid"]) & (frame["d_grid"] <= 1)).all()
+    assert frame["fake"].shape == (512, 2) and frame["g_mesh"].shape[-1] == 2
+
+
+def test_gan_lab_export_smoke(tmp_path):
+    from training.models.toy_gan import export_lab
+
+    export_lab(tmp_path, steps=10, runs=[("moons", "stable")])
+    runs, problems = load_lab(tmp_path)
+    assert not problems and len(runs) == 1
+    assert runs[0].steps[-1] == 10
+    (tmp_path / "ganlab" / "moons_stable.npz").write_bytes(b"tampered")
+    runs, problems = load_lab(tmp_path)
+    assert not runs and "sha256" in problems[0]
