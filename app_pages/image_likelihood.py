@@ -65,15 +65,17 @@ with ui.timed("Scoring the probes..."):
                 "model": entry.title, "probe": probe, "bits/dim": float(score),
                 "likelier than test digits (%)": float(100 * (test > score).mean()),
             })  # fmt: skip
-hist = alt.Chart(pd.DataFrame(rows)).mark_bar(opacity=0.6).encode(
+# One data set for both layers (faceting needs it at the top level): test digits and probes, told apart by "kind".
+both = pd.concat([pd.DataFrame(rows).assign(kind="test"), pd.DataFrame(marks).assign(kind="probe")], ignore_index=True)
+hist = alt.Chart().mark_bar(opacity=0.6).encode(
     x=alt.X("bits/dim:Q", bin=alt.Bin(maxbins=40), title="negative log-likelihood (bits per dimension)"),
     y=alt.Y("count():Q", title="test digits"),
-)
-rules = alt.Chart(pd.DataFrame(marks)).mark_rule(strokeWidth=2.5).encode(
+).transform_filter(alt.datum.kind == "test")
+rules = alt.Chart().mark_rule(strokeWidth=2.5).encode(
     x="bits/dim:Q", color=alt.Color("probe:N", title="Probe"), tooltip=["probe", alt.Tooltip("bits/dim:Q", format=".3f")]
-)
+).transform_filter(alt.datum.kind == "probe")
 with right:
-    chart = alt.layer(hist, rules).properties(height=120, width=520).facet(row=alt.Row("model:N", title=None))
+    chart = alt.layer(hist, rules, data=both).properties(height=120, width=520).facet(row=alt.Row("model:N", title=None))
     st.altair_chart(chart.resolve_scale(x="independent"))
 table = pd.DataFrame(marks).pivot(index="probe", columns="model", values="bits/dim").reindex(list(probe_images))
 st.dataframe(table.style.format("{:.3f}"), width="stretch")

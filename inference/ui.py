@@ -174,7 +174,6 @@ class DigitInput:
     description: str
 
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
 
 def digit_input() -> DigitInput | None:
@@ -194,7 +193,11 @@ def digit_input() -> DigitInput | None:
         label = int(digits.labels[index])
         return DigitInput(digits.gray(index), digits.binary[index].astype(np.float32), label, f"test digit {index}, a {label}")
     if source == "Upload":
-        upload = st.file_uploader("A picture of one digit", type=UPLOAD_TYPES, key="upload")
+        # No type= filter: the content, not the name, decides (a .png may be text, an .svg is refused
+        # with a reason), and a filter would raise before the page could explain anything.
+        upload = st.file_uploader(
+            "A picture of one digit", key="upload", help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {img.MAX_UPLOAD_BYTES // 2**20} MB."
+        )
         if upload is None:
             st.info("Upload a picture of a single digit, dark on light or light on dark.")
             return None

@@ -14,7 +14,21 @@ from inference import EXPORTED_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "streamlit_app.py")
-PAGES = ["app_pages/home.py", "app_pages/sample.py", "app_pages/reconstruct.py", "app_pages/interpolate.py"]
+PAGES = [
+    "app_pages/home.py",
+    "app_pages/sample.py",
+    "app_pages/reconstruct.py",
+    "app_pages/interpolate.py",
+    "app_pages/complete.py",
+    "app_pages/likelihood.py",
+    "app_pages/gan_lab.py",
+    "app_pages/features.py",
+    "app_pages/compare.py",
+    "app_pages/density_1d.py",
+    "app_pages/density_2d.py",
+    "app_pages/image_likelihood.py",
+    "app_pages/latent.py",
+]
 
 
 def open_page(page: str) -> AppTest:
@@ -65,6 +79,8 @@ def test_sample_changes_with_model_and_seed_and_repeats_for_a_seed():
     at.sidebar.number_input(key="seed").set_value(7).run()
     assert image_bytes(at) == seven, "the same seed gives the same pictures"
     at.sidebar.slider(key="n").set_value(64).run()
+    vae = next(t for t in at.sidebar.selectbox(key="model").options if t.startswith("VAE"))
+    at.sidebar.selectbox(key="model").set_value(vae).run()  # a decoder with pixel probabilities to flip
     at.sidebar.radio(key="show").set_value("binary").run()
     assert_clean(at)
     assert at.get("download_button")
@@ -124,6 +140,142 @@ def test_interpolate_kinds_and_endpoints():
     at.sidebar.slider(key="steps").set_value(16).run()
     assert_clean(at)
     at.slider(key="span").set_value(2.0).run()
+    assert_clean(at)
+
+
+def select_model(at: AppTest, title: str) -> AppTest:
+    box = at.sidebar.selectbox(key="model")
+    return box.select_index(box.options.index(title)).run()
+
+
+def test_sample_autoregressive_models_with_both_samplers_and_a_class():
+    at = open_page("app_pages/sample.py")
+    select_model(at, "Gated PixelCNN, class-conditional")
+    assert_clean(at)
+    at.sidebar.slider(key="n").set_value(4).run()
+    at.sidebar.selectbox(key="digit_class").set_value(7).run()
+    assert_clean(at)
+    assert any("fast sampler" in c.value for c in at.caption)
+    at.sidebar.radio(key="sampler").set_value("naive").run()
+    assert_clean(at)
+    assert any("times faster" in i.value for i in at.info), "after both samplers ran, their times are compared"
+    for title in ("PixelCNN", "PixelRNN (Row LSTM)"):
+        select_model(at, title)
+        assert_clean(at)
+    at.sidebar.toggle(key="show_order").set_value(False).run()
+    assert_clean(at)
+
+
+def test_complete_page_hides_and_fills():
+    at = open_page("app_pages/complete.py")
+    assert_clean(at)
+    assert len(images(at)) >= 4, "the masked input and one row per autoregressive model"
+    for kind in ("right", "rows"):
+        at.sidebar.radio(key="hide").set_value(kind).run()
+        assert_clean(at)
+    at.sidebar.slider(key="hide_rows").set_value(20).run()
+    at.sidebar.slider(key="completions").set_value(2).run()
+    assert_clean(at)
+    at.button_group(key="source").set_value("Upload").run()
+    digit = np.full((120, 90), 255, np.uint8)
+    digit[20:100, 40:55] = 0
+    at.file_uploader(key="upload").set_value(("one.png", png(digit), "image/png")).run()
+    assert_clean(at)
+    at.sidebar.selectbox(key="complete_class").set_value(1).run()
+    assert_clean(at)
+
+
+def test_likelihood_page_maps_and_distribution():
+    at = open_page("app_pages/likelihood.py")
+    assert_clean(at)
+    assert len(at.metric) == 3 and all("nats" in m.value for m in at.metric)
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    at.number_input(key="digit_index").set_value(123).run()
+    assert_clean(at)
+
+
+def test_gan_lab_scrub_play_and_datasets():
+    at = open_page("app_pages/gan_lab.py")
+    assert_clean(at)
+    assert len(images(at)) == 2, "the stable and the collapsing run side by side"
+    at.slider(key="lab_frame").set_value(0).run()
+    assert_clean(at)
+    at.button(key="lab_play").click().run()
+    assert_clean(at)
+    for option in at.sidebar.selectbox(key="lab_data").options:
+        at.sidebar.selectbox(key="lab_data").set_value(option).run()
+        assert_clean(at)
+    at.sidebar.toggle(key="lab_mesh").set_value(False).run()
+    assert_clean(at)
+
+
+def test_compare_page_lists_every_card_and_drives_its_controls():
+    at = open_page("app_pages/compare.py")
+    assert_clean(at)
+    cards = [json.loads(p.read_text()) for p in EXPORTED_DIR.glob("*.json")]
+    titles = {c["title"] for c in cards if "networks" in c}
+    assert set(at.dataframe[0].value["Model"]) == titles, "every exported card appears on the page"
+    at.sidebar.number_input(key="seed").set_value(5).run()
+    assert_clean(at)
+    at.sidebar.multiselect(key="compare_models").set_value(["vae", "pixelcnn"]).run()
+    assert_clean(at)
+    assert set(at.dataframe[0].value["Model"]) == {"VAE, 16-d latent", "PixelCNN"}
+
+
+def test_features_page():
+    at = open_page("app_pages/features.py")
+    assert_clean(at)
+    assert any("percentage points" in c.value for c in at.caption)
+    at.number_input(key="digit_index").set_value(7).run()
+    assert_clean(at)
+
+
+@pytest.mark.parametrize("text,message", [("1, 2, nan, 4, 5, 6, 7, 8, 9, 10", "NaN"), ("1\n2\nhello\n4", "line 3"), ("1, 2", "too few")])
+def test_density_1d_user_values_and_bad_values(text, message):
+    at = open_page("app_pages/density_1d.py")
+    assert_clean(at)
+    for source in at.sidebar.selectbox(key="d1_data").options:
+        at.sidebar.selectbox(key="d1_data").set_value(source).run()
+        assert_clean(at)
+    at.sidebar.slider(key="d1_k").set_value(4).run()
+    at.sidebar.slider(key="d1_bins").set_value(60).run()
+    assert_clean(at)
+    at.text_area(key="d1_text").set_value(text).run()
+    assert not at.exception
+    assert at.error and message in at.error[0].value
+
+
+def test_density_1d_csv_upload():
+    at = open_page("app_pages/density_1d.py")
+    at.sidebar.selectbox(key="d1_data").set_value("yours").run()
+    csv = "name,value\n" + "\n".join(f"p{i},{v:.3f}" for i, v in enumerate(np.random.default_rng(0).normal(size=200)))
+    at.file_uploader(key="d1_upload").set_value(("values.csv", csv.encode(), "text/csv")).run()
+    assert_clean(at)
+    at.file_uploader(key="d1_upload").set_value(("bad.csv", b"a,b\nx,y\nz,w", "text/csv")).run()
+    assert not at.exception and at.error
+
+
+def test_density_2d_toy_sets_and_user_points():
+    at = open_page("app_pages/density_2d.py")
+    assert_clean(at)
+    assert len(at.dataframe) == 1 and "True density (ceiling)" in set(at.dataframe[0].value["Model"])
+    at.sidebar.selectbox(key="d2_data").set_value("ring8").run()
+    at.sidebar.toggle(key="d2_samples").set_value(False).run()
+    assert_clean(at)
+    at.sidebar.selectbox(key="d2_data").set_value("yours").run()
+    assert_clean(at)
+    at.text_area(key="d2_text").set_value("1, 2\n3, nan\n" + "\n".join(f"{i}, {i % 3}" for i in range(20))).run()
+    assert not at.exception and at.error and "NaN" in at.error[0].value
+
+
+def test_out_of_distribution_and_latent_pages():
+    at = open_page("app_pages/image_likelihood.py")
+    assert_clean(at)
+    assert any("known finding" in c.value for c in at.caption)
+    at = open_page("app_pages/latent.py")
+    assert_clean(at)
+    assert len(at.dataframe[0].value) == 3, "raw pixels, the AE and the VAE"
+    at.sidebar.number_input(key="seed").set_value(2).run()
     assert_clean(at)
 
 
