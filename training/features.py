@@ -183,6 +183,9 @@ def run_study(
                     path = export_dir / f"features_{method}.onnx"
                     info = export_network(Network(model, (x,), ["x"], ["logits"]), path)
                     exported[method] = info | {"test_accuracy": acc, "labels": count, "seed": seed}
+                    # the weights beside the ONNX file, so the parity test compares the two directly
+                    (Path(checkpoint_dir) / "features").mkdir(parents=True, exist_ok=True)
+                    torch.save(model.state_dict(), Path(checkpoint_dir) / "features" / f"{method}.pt")
 
     table = []
     for method in METHODS:
@@ -217,7 +220,7 @@ def run_study(
             "gain_points": None if best is None else 100 * (at[best] - at["pixels"]),
         },
         "classifiers": exported,
-        "checkpoints": {"ae": "checkpoints/ae.pt", "vae": "checkpoints/vae.pt"},
+        "checkpoints": {"ae": "checkpoints/ae.pt", "vae": "checkpoints/vae.pt", "classifiers": "checkpoints/features/"},
         "seconds": round(time.perf_counter() - start, 1),
         "exported": dt.date.today().isoformat(),
     }
