@@ -88,4 +88,4 @@ class _Gaussian(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, logvar = self.net(x).chunk(2, dim=-1)
-        return mean, logvar.clamp(-10, self.max_logvar)
+        return mean, logvar.clamp(min=-10.0, max=float(self.max_logvar))
