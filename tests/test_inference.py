@@ -9,12 +9,12 @@ import pytest
 from inference import EXPORTED_DIR, ModelUnavailable, latent, load_model, load_test_digits, scan
 from inference.base import bernoulli_log_prob
 
-SHIPPED = sorted(scan())
+SHIPPED = sorted(n for n, e in scan().items() if e.card["architecture"] in ("autoencoder", "vae"))
 
 
 def test_every_shipped_model_is_available():
     entries = scan()
-    assert {"ae", "vae", "vae2d"} <= entries.keys()
+    assert {"ae", "vae", "vae2d", "pixelcnn", "gated_pixelcnn", "pixelrnn", "dcgan", "cgan", "classifier"} <= entries.keys()
     for entry in entries.values():
         assert entry.available, entry.problem
 
