@@ -132,7 +132,9 @@ MODELS: dict[str, ModelSpec] = {
             density="exact",
             description="PixelRNN with Row LSTM layers (van den Oord et al. 2016): a 7x7 mask-A convolution, then "
             "LSTMs that sweep the image row by row. Exact likelihood by the chain rule.",
-            epochs=40,
+            # 20 epochs: the recurrence makes a step ~1 s on 2 CPU cores (~30 min in all); the
+            # validation NLL is already below the VAE's by epoch 10 and still falls slowly after.
+            epochs=20,
         ),
         ModelSpec(
             name="dcgan",
