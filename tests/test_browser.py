@@ -1,0 +1,230 @@
+"""End to end in a real browser: Debian's chromium, driven by Playwright, against `streamlit run`.
+
+Each page is visited, its main interaction performed, and the test asserts that no exception
+element is shown and that the expected images or charts are there. A screenshot of each page
+goes to test-artifacts/screenshots/ (named in the README).
+
+Without chromium the test is skipped, unless GENLAB_REQUIRE_BROWSER=1 (CI sets it), when a
+missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+playwright = pytest.importorskip("playwright.sync_api")
+if CHROMIUM is None:
+    if os.environ.get("GENLAB_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("chromium is not installed but GENLAB_REQUIRE_BROWSER=1 (apt-get install -y chromium)")
+    pytest.skip("chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not start within 90 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def settle(pg, timeout: float = 120_000) -> None:
+    """Wait until the script has finished running (the app's script state is notRunning)."""
+    pg.wait_for_timeout(300)
+    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    pg.wait_for_timeout(300)
+
+
+def open_page(pg, url: str, path: str) -> None:
+    pg.goto(f"{url}/{path}")
+    settle(pg)
+
+
+def check(pg, name: str, images: int = 0, charts: int = 0) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    assert pg.locator('[data-testid="stException"]').count() == 0, f"{name}: an exception is shown"
+    assert pg.locator('[data-testid="stImage"] img').count() >= images, f"{name}: expected {images}+ images"
+    charts_shown = pg.locator('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"], canvas.marks').count()
+    assert charts_shown >= charts, f"{name}: expected {charts}+ charts"
+
+
+def digit_png() -> bytes:
+    a = np.full((160, 120), 255, np.uint8)
+    a[20:140, 52:70] = 0  # a dark 1 on white paper
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_home(page, app_url):
+    open_page(page, app_url, "")
+    assert page.get_by_text("Shipped models").count() == 1
+    check(page, "home")
+
+
+def test_sample(page, app_url):
+    open_page(page, app_url, "sample")
+    check(page, "sample", images=1)
+    page.get_by_label("Seed", exact=True).fill("7")
+    page.get_by_label("Seed", exact=True).press("Enter")
+    settle(page)
+    assert "seed=7" in page.url, "the seed is kept in the link"
+    check(page, "sample_seed7", images=1)
+
+
+def test_reconstruct_upload_and_draw(page, app_url):
+    open_page(page, app_url, "reconstruct")
+    check(page, "reconstruct", images=4)
+    page.get_by_text("Upload", exact=True).first.click()
+    settle(page)
+    page.locator('input[type="file"]').set_input_files({"name": "one.png", "mimeType": "image/png", "buffer": digit_png()})
+    settle(page)
+    check(page, "reconstruct_upload", images=4)
+    page.locator('input[type="file"]').set_input_files(
+        {"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture at all"}
+    )
+    settle(page)
+    assert page.get_by_text("That upload cannot be used").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.get_by_text("Draw", exact=True).first.click()
+    settle(page)
+    canvas = max(page.locator("canvas").all(), key=lambda c: (c.bounding_box() or {"width": 0})["width"])
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for t in range(30):
+        page.mouse.move(box["x"] + 140, box["y"] + 40 + t * 7, steps=2)
+    page.mouse.up()
+    settle(page)
+    check(page, "reconstruct_draw", images=4)
+
+
+def test_interpolate(page, app_url):
+    open_page(page, app_url, "interpolate")
+    page.get_by_text("Spherical (slerp)").click()
+    settle(page)
+    check(page, "interpolate", images=4)
+
+
+def test_complete(page, app_url):
+    open_page(page, app_url, "complete")
+    page.get_by_test_id("stRadioGroup").get_by_text("Right half", exact=True).click()
+    settle(page)
+    check(page, "complete", images=4)
+
+
+def test_likelihood(page, app_url):
+    open_page(page, app_url, "likelihood")
+    check(page, "likelihood", images=4, charts=1)
+
+
+def test_gan_lab(page, app_url):
+    open_page(page, app_url, "gan_lab")
+    page.get_by_role("button", name="Play from here").click()
+    settle(page)
+    check(page, "gan_lab", images=2, charts=1)
+
+
+def test_compare(page, app_url):
+    open_page(page, app_url, "compare")
+    check(page, "compare", images=6, charts=2)
+
+
+def test_learned_features(page, app_url):
+    open_page(page, app_url, "features")
+    check(page, "features", images=1, charts=2)
+
+
+def test_out_of_distribution_and_latent(page, app_url):
+    open_page(page, app_url, "image_likelihood")
+    check(page, "image_likelihood", images=1, charts=1)
+    open_page(page, app_url, "latent")
+    check(page, "latent", charts=3)
+
+
+def test_density_1d_with_bad_values(page, app_url):
+    open_page(page, app_url, "density_1d")
+    check(page, "density_1d", charts=1)
+    page.get_by_test_id("stSelectbox").filter(has_text="Data").first.click()  # the data source picker
+    page.get_by_role("option", name="Your values").click()
+    settle(page)
+    box = page.get_by_label("Values", exact=True)
+    box.fill("1, 2, nan, 4")
+    box.press("Control+Enter")
+    settle(page)
+    assert page.get_by_text("Those values cannot be used").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_density_2d(page, app_url):
+    open_page(page, app_url, "density_2d")
+    check(page, "density_2d", images=5)
