@@ -18,6 +18,7 @@ import numpy as np
 
 from inference.registry import exported_dir
 from inference.runtime import ModelFileError, Network
+from inference.toy import log_sum_gaussians
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -91,14 +92,8 @@ def kde_log_density(train: np.ndarray, x: np.ndarray, bandwidth: float, chunk: i
     train = np.asarray(train, np.float64).reshape(len(train), -1)
     x = np.asarray(x, np.float64).reshape(len(x), -1)
     d = train.shape[1]
-    out = np.empty(len(x))
     norm = -math.log(len(train)) - d * math.log(bandwidth) - 0.5 * d * LOG_2PI
-    for s in range(0, len(x), chunk):
-        d2 = ((x[s : s + chunk, None, :] - train[None]) ** 2).sum(-1)
-        a = -d2 / (2 * bandwidth**2)
-        top = a.max(1, keepdims=True)
-        out[s : s + chunk] = (top + np.log(np.exp(a - top).sum(1, keepdims=True)))[:, 0] + norm
-    return out
+    return log_sum_gaussians(x, train, bandwidth, chunk) + norm
 
 
 @dataclass(frozen=True)
