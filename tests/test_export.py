@@ -44,7 +44,9 @@ def test_onnx_matches_pytorch_on_an_unseen_batch_size(card_path):
                 want = net.module(*inputs)
             want = want if isinstance(want, tuple) else (want,)
             for g, w in zip(got, want, strict=True):
-                np.testing.assert_allclose(g, w.numpy(), atol=1e-4, rtol=0)
+                # 1e-4 absolute, plus float32 round-off for outputs far from zero (a discriminator
+                # shown noise gives logits near -50, where 1e-4 is 2 ulp-scale relative error)
+                np.testing.assert_allclose(g, w.numpy(), atol=1e-4, rtol=1e-5)
 
 
 @pytest.mark.parametrize("card_path", CARDS, ids=lambda p: p.stem)

@@ -145,7 +145,10 @@ MODELS: dict[str, ModelSpec] = {
             density="none",
             description="DCGAN (Radford et al. 2016) on grayscale digits: a generator from 64-d noise against a "
             "discriminator, non-saturating loss. Samples only, no likelihood.",
-            epochs=50,
+            epochs=60,
+            # Batch 32: twice the updates of 64 for the same compute; it lowered the FCD at a given epoch
+            # (902 against 1209 after 10 epochs, 552 after 60) where updates, not data, are short.
+            batch_size=32,
             lr=2e-4,  # DCGAN's learning rate for both players
             binarize=False,
         ),
@@ -157,7 +160,7 @@ MODELS: dict[str, ModelSpec] = {
             family="implicit",
             density="none",
             description="Class-conditional GAN (Mirza and Osindero 2014) on the DCGAN backbone: ask for a digit.",
-            epochs=50,
+            epochs=60,
             lr=2e-4,  # DCGAN's learning rate for both players
             binarize=False,
         ),

@@ -13,6 +13,16 @@ What makes it train reliably here, each a choice from the DCGAN paper or since:
 * LeakyReLU(0.2) in D, so G gets a gradient even where D's units are off.
 * The non-saturating generator loss, -log D(G(z)) instead of log(1 - D(G(z))): early on
   D rejects every fake, where log(1 - D) is flat and G would learn nothing.
+* Minibatch standard deviation (Karras et al. 2018): D sees one extra feature plane, how
+  varied the batch is. A generator that draws a few digits over and over (the first run
+  here drew 218 sevens and 19 fours per 1,000) makes batches D can now spot.
+* The exported generator is an exponential moving average of G's weights (decay 0.995,
+  about the last 200 steps; as in Karras et al. 2018 and BigGAN): the players oscillate
+  around an equilibrium, and the average sits nearer it than any single step's weights.
+* Tried and left off (config switches kept): DiffAugment translation (Zhao et al. 2020)
+  against D memorizing the 4,500 train images slowed learning so much that its FCD was
+  higher at every epoch we could afford (767 against 569 after 50); one-sided label
+  smoothing (0.9) changed little (576 against 569).
 * After training, G's batch-norm statistics are re-estimated over many batches at the
   final weights ("precise BN"), so the exported generator, which runs in eval mode,
   draws the same kind of samples it made in training.
@@ -22,6 +32,7 @@ The class-conditional variant (cgan.py) feeds a one-hot class to both players.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -40,6 +51,10 @@ class DCGANConfig:
     d_channels: int = 32  # D: (1, S, S) -> (c, S/2, S/2) -> (2c, S/4, S/4) -> logit
     num_classes: int = 0  # > 0: class-conditional
     beta1: float = 0.5
+    augment_shift: int = 0  # DiffAugment translation, in pixels (0: off; it slowed learning here, see above)
+    ema_decay: float = 0.995  # the exported generator's weight average (0: export G as trained)
+    minibatch_std: bool = True  # D also sees how varied the batch is (Karras et al. 2018)
+    label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this (Salimans et al. 2016)
 
 
 class Generator(nn.Module):
@@ -64,19 +79,25 @@ class Discriminator(nn.Module):
     def __init__(self, c: DCGANConfig):
         super().__init__()
         d, s = c.d_channels, c.image_size // 4
-        self.net = nn.Sequential(
+        self.features = nn.Sequential(
             nn.Conv2d(1 + c.num_classes, d, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # no BN on the input
             nn.Conv2d(d, 2 * d, 4, stride=2, padding=1), nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2),
-            nn.Flatten(),
-            nn.Linear(2 * d * s * s, 1),
         )  # fmt: skip
+        self.minibatch_std = c.minibatch_std
+        self.head = nn.Linear((2 * d + c.minibatch_std) * s * s, 1)
         self.num_classes = c.num_classes
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, S, S) [, one-hot y] -> (B,) logit of "real"; the class enters as constant planes."""
         if self.num_classes:
             x = torch.cat([x, y[:, :, None, None].expand(-1, -1, *x.shape[-2:])], 1)
-        return self.net(x).flatten()
+        h = self.features(x)
+        if self.minibatch_std:
+            # One extra plane: the features' spread across the batch. A generator that draws the same
+            # few digits makes batches with a small spread, which D can now see (against mode dropping).
+            spread = h.var(0, unbiased=False).add(1e-8).sqrt().mean()
+            h = torch.cat([h, spread.expand(h.shape[0], 1, *h.shape[-2:])], 1)
+        return self.head(h.flatten(1)).flatten()
 
 
 class DCGAN(nn.Module):
@@ -88,6 +109,7 @@ class DCGAN(nn.Module):
         self.config = config
         self.generator = Generator(config)
         self.discriminator = Discriminator(config)
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
 
     @property
     def conditional(self) -> bool:
@@ -109,18 +131,21 @@ class DCGAN(nn.Module):
         z = torch.randn(len(x), self.config.z_dim, device=x.device)
         fake = self.generator(z, y)
 
-        d_real, d_fake = self.discriminator(x, y), self.discriminator(fake.detach(), y)
-        d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # -log D(x) - log(1 - D(G(z)))
+        d_real, d_fake = self.discriminator(self.augment(x), y), self.discriminator(self.augment(fake.detach()), y)
+        ls = self.config.label_smoothing
+        # -log D(x) - log(1 - D(G(z))), with real images' target 1 - ls
+        d_loss = ((1 - ls) * F.softplus(-d_real) + ls * F.softplus(d_real)).mean() + F.softplus(d_fake).mean()
         opt["d"].zero_grad(set_to_none=True)
         d_loss.backward()
         sync(self.discriminator)
         opt["d"].step()
 
-        g_loss = F.softplus(-self.discriminator(fake, y)).mean()  # non-saturating: -log D(G(z))
+        g_loss = F.softplus(-self.discriminator(self.augment(fake), y)).mean()  # non-saturating: -log D(G(z))
         opt["g"].zero_grad(set_to_none=True)
         g_loss.backward()
         sync(self.generator)
         opt["g"].step()
+        self._update_ema()
         return {
             "d_loss": d_loss.detach(),
             "g_loss": g_loss.detach(),
@@ -128,10 +153,29 @@ class DCGAN(nn.Module):
             "D(G(z))": torch.sigmoid(d_fake).mean().detach(),
         }
 
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """Shift each image by a random (dy, dx) in [-s, s], zero-filled: differentiable in x."""
+        s = self.config.augment_shift
+        if not s:
+            return x
+        B, _, H, W = x.shape
+        dy, dx = (torch.randint(-s, s + 1, (B, 1, 1), device=x.device) for _ in range(2))
+        rows = (torch.arange(H, device=x.device)[None, :, None] + dy).clamp(-1, H) + 1  # (B, H, 1) in the padded image
+        cols = (torch.arange(W, device=x.device)[None, None, :] + dx).clamp(-1, W) + 1  # (B, 1, W)
+        padded = F.pad(x, (1, 1, 1, 1))  # out-of-range indices land on the zero border
+        return padded[torch.arange(B, device=x.device)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = self.config.ema_decay
+        for avg, p in zip(self.generator_ema.parameters(), self.generator.parameters(), strict=True):
+            avg.lerp_(p, 1.0 - decay) if decay else avg.copy_(p)
+
     @torch.no_grad()
     def finalize(self, batches: int = 50, batch_size: int = 256) -> None:
-        """Precise BN: G's running statistics become exact averages over many fresh batches."""
-        g = self.generator
+        """Precise BN: the averaged G's running statistics become exact averages over many fresh
+        batches drawn with its own (averaged) weights."""
+        g = self.generator_ema
         for m in g.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.reset_running_stats()
@@ -151,7 +195,7 @@ class DCGAN(nn.Module):
     def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         self.eval()
         z = torch.randn(n, self.config.z_dim)
-        return self.generator(z, None if labels is None else self.one_hot(labels))
+        return self.generator_ema(z, None if labels is None else self.one_hot(labels))
 
     def networks(self) -> dict[str, Network]:
         c = self.config
@@ -160,11 +204,11 @@ class DCGAN(nn.Module):
         if self.conditional:
             y = torch.zeros(2, c.num_classes)
             return {
-                "generator": Network(self.generator, (z, y), ["z", "y"], ["images"]),
+                "generator": Network(self.generator_ema, (z, y), ["z", "y"], ["images"]),
                 "discriminator": Network(self.discriminator, (x, y), ["x", "y"], ["logit"]),
             }
         return {
-            "generator": Network(self.generator, (z,), ["z"], ["images"]),
+            "generator": Network(self.generator_ema, (z,), ["z"], ["images"]),
             "discriminator": Network(self.discriminator, (x,), ["x"], ["logit"]),
         }
 
@@ -173,7 +217,7 @@ class DCGAN(nn.Module):
         """How well D tells the test split from fresh samples (sample quality is measured at export)."""
         self.eval()
         y = self.one_hot(y_test)
-        fake = self.generator(torch.randn(len(x_test_gray), self.config.z_dim), y)
+        fake = self.generator_ema(torch.randn(len(x_test_gray), self.config.z_dim), y)
         d_real = torch.sigmoid(self.discriminator(x_test_gray, y)).mean().item()
         d_fake = torch.sigmoid(self.discriminator(fake, y)).mean().item()
         return {"D(test)": d_real, "D(G(z))": d_fake}
