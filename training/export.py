@@ -122,7 +122,8 @@ def export(
         "data": train_info["data_info"] | {"limit": train_info["limit"]},
         "training": {k: v for k, v in train_info.items() if k not in ("data_info", "limit", "history")},
         "metrics": metrics,
-        "parameters": int(sum(p.numel() for p in model.parameters())),
+        # trained parameters only: a GAN's weight-averaged generator copy is not counted twice
+        "parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
         "networks": networks,
         "opset": OPSET,
         "versions": {"torch": str(torch.__version__), "onnx": onnx.__version__, "onnxscript": _version("onnxscript")},
