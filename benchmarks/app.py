@@ -1,0 +1,101 @@
+"""The app, measured: time to first render of each page and of its main interaction, the process's
+resident memory after loading every model, and its growth over 200 reruns.
+
+    python benchmarks/app.py [--reruns 200]
+
+Uses streamlit's AppTest, which runs the real page scripts in this process (no browser, so
+the figures are the server side of a render). Prints a table; nothing passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+PAGES = [
+    "home", "sample", "reconstruct", "interpolate", "complete", "likelihood", "image_likelihood", "latent", "features",
+    "compare", "density_1d", "density_2d", "gan_lab",
+]  # fmt: skip
+INTERACTIONS = {
+    "sample": ("change the seed", lambda at: at.sidebar.number_input(key="seed").set_value(3)),
+    "reconstruct": ("another test digit", lambda at: at.number_input(key="digit_index").set_value(42)),
+    "interpolate": ("spherical path", lambda at: at.sidebar.radio(key="kind").set_value("slerp")),
+    "complete": ("hide the right half", lambda at: at.sidebar.radio(key="hide").set_value("right")),
+    "likelihood": ("another test digit", lambda at: at.number_input(key="digit_index").set_value(42)),
+    "gan_lab": ("scrub to the start", lambda at: at.slider(key="lab_frame").set_value(0)),
+    "compare": ("change the seed", lambda at: at.sidebar.number_input(key="seed").set_value(3)),
+    "density_1d": ("more EM components", lambda at: at.sidebar.slider(key="d1_k").set_value(4)),
+    "density_2d": ("another data set", lambda at: at.sidebar.selectbox(key="d2_data").set_value("spiral")),
+}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    at.switch_page(f"app_pages/{page}.py")
+    return at
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reruns", type=int, default=200)
+    args = parser.parse_args()
+    print(f"# The app under AppTest, {platform.machine()}, {os.cpu_count()} cores\n")
+    start_rss = rss_mb()
+    print("| page | first render (s) | interaction | its render (s) |")
+    print("|---|---|---|---|")
+    for page in PAGES:
+        at = open_page(page)
+        t = time.perf_counter()
+        at.run()
+        first = time.perf_counter() - t
+        assert not at.exception, (page, at.exception)
+        label, act = INTERACTIONS.get(page, ("", None))
+        again = ""
+        if act:
+            act(at)
+            t = time.perf_counter()
+            at.run()
+            again = f"{time.perf_counter() - t:.2f}"
+        print(f"| {page} | {first:.2f} | {label} | {again} |")
+
+    from inference import load_model, scan
+
+    for name in scan():
+        load_model(name)
+    gc.collect()
+    loaded = rss_mb()
+    print(f"\nResident memory: {start_rss:.0f} MB at start, {loaded:.0f} MB after every page and every model loaded")
+
+    at = open_page("sample")
+    at.run()
+    gc.collect()
+    before = rss_mb()
+    for i in range(args.reruns):
+        at.sidebar.number_input(key="seed").set_value(i % 50)
+        at.run()
+    gc.collect()
+    after = rss_mb()
+    print(f"Growth over {args.reruns} reruns of the Sample page (new seed each): {after - before:+.1f} MB ({before:.0f} -> {after:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

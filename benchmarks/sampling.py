@@ -1,0 +1,73 @@
+"""Sampling speed of the shipped models through onnxruntime: naive against fast, side by side.
+
+    python benchmarks/sampling.py [--n 16] [--repeats 5] [--naive-repeats 1]
+
+For each autoregressive model, the naive sampler (the full network once per pixel, 784
+passes) and the fast one (cached activations / carried state) draw the same n samples
+from the same seed in this one process; the table gives their times and the ratio. The
+latent-variable models are listed for scale. Timings are medians; nothing here passes or
+fails: it prints what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from inference import load_model, scan  # noqa: E402
+from inference.autoregressive import Autoregressive  # noqa: E402
+from inference.runtime import default_threads  # noqa: E402
+
+
+def seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=16, help="samples per call")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--naive-repeats", type=int, default=1)
+    args = parser.parse_args()
+
+    print(f"# Sampling {args.n} images of 28 x 28, {platform.machine()}, {os.cpu_count()} cores, "
+          f"onnxruntime threads {default_threads()} (step networks: 1)\n")  # fmt: skip
+    print("| model | sampler | seconds | speed-up | same images |")
+    print("|---|---|---|---|---|")
+    for name, entry in scan().items():
+        if not entry.available:
+            continue
+        model = load_model(name)
+        if isinstance(model, Autoregressive):
+            labels = np.arange(args.n) % 10 if model.conditional else None
+            model.sample(2, seed=0, labels=labels[:2] if labels is not None else None)  # warm up
+            fast = seconds(lambda: model.sample(args.n, seed=0, labels=labels), args.repeats)
+            naive = seconds(lambda: model.sample(args.n, seed=0, labels=labels, method="naive"), args.naive_repeats)
+            same = np.array_equal(
+                model.sample(args.n, seed=0, labels=labels), model.sample(args.n, seed=0, labels=labels, method="naive")
+            )
+            print(f"| {name} | naive (784 full passes) | {naive:.3f} | 1x | |")
+            print(f"| {name} | fast | {fast:.3f} | {naive / fast:.0f}x | {'yes' if same else 'NO'} |")
+        elif hasattr(model, "sample"):  # latent-variable models and GANs: one pass (the classifier has none)
+            kwargs = {"labels": np.arange(args.n) % 10} if getattr(model, "conditional", False) else {}
+            model.sample(args.n, seed=0, **kwargs)  # warm up
+            t = seconds(lambda: model.sample(args.n, seed=0, **kwargs), args.repeats)
+            print(f"| {name} | decode z ~ prior | {t:.4f} | | |")
+
+
+if __name__ == "__main__":
+    main()
