@@ -12,10 +12,7 @@ ui.header(
     "from p(x_i | every pixel above and to its left), visible pixels are kept and condition what follows.",
 )
 
-entries = ui.available(ui.AUTOREGRESSIVE)
-if not entries:
-    st.info("No autoregressive model is available. Run `python -m training all`.")
-    st.stop()
+entries = ui.require(ui.available(ui.AUTOREGRESSIVE), "autoregressive model")
 
 hide = st.sidebar.radio("Hide", list(HIDE_KINDS), format_func=HIDE_KINDS.get, key="hide")
 rows = int(st.sidebar.slider("Rows to hide", 1, 27, 10, key="hide_rows")) if hide == "rows" else 10

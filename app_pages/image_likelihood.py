@@ -17,10 +17,7 @@ ui.header(
 )
 
 BITS = 784 * math.log(2)
-entries = [e for e in ui.available() if e.card.get("density") in ("exact", "bound")]
-if not entries:
-    st.info("No model with a likelihood is available. Run `python -m training all`.")
-    st.stop()
+entries = ui.require([e for e in ui.available() if e.card.get("density") in ("exact", "bound")], "model with a likelihood")
 
 
 @st.cache_data(show_spinner="Scoring the 500 test digits under every model...", max_entries=16)

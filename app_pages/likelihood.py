@@ -12,10 +12,7 @@ ui.header(
     "log p(x_i | x_<i). The maps show each term's surprise, -log p(x_i | x_<i), in nats.",
 )
 
-entries = ui.available(ui.AUTOREGRESSIVE)
-if not entries:
-    st.info("No autoregressive model is available. Run `python -m training all`.")
-    st.stop()
+entries = ui.require(ui.available(ui.AUTOREGRESSIVE), "autoregressive model")
 
 left, right = st.columns([1, 2], gap="large")
 with left:

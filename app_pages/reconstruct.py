@@ -22,9 +22,7 @@ with left:
 
 entries = ui.available(["autoencoder", "vae"])
 with right:
-    if not entries:
-        st.info("No model with an encoder is available. Run `python -m training all`.")
-        st.stop()
+    ui.require(entries, "model with an encoder")
     columns = st.columns(len(entries))
     for col, entry in zip(columns, entries):
         model = ui.get_model(entry.name)

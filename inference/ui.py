@@ -89,6 +89,14 @@ def available(architectures: Sequence[str] | None = None) -> list[ModelEntry]:
     return [e for e in entries if e.available]
 
 
+def require(entries: list[ModelEntry], what: str) -> list[ModelEntry]:
+    """The entries, or the page stops with a message naming what it needs and how to get it."""
+    if not entries:
+        st.info(f"No {what} is available. Run `python -m training all`.")
+        st.stop()
+    return entries
+
+
 def pick_model(
     label: str, architectures: Sequence[str] | None = None, key: str = "model", default: str | None = None
 ) -> OnnxModel:
