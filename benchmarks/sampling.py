@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from inference import load_model, scan  # noqa: E402
 from inference.autoregressive import Autoregressive  # noqa: E402
 from inference.runtime import default_threads  # noqa: E402
-
-
-def seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from _timing import median_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -55,8 +45,8 @@ def main() -> None:
         if isinstance(model, Autoregressive):
             labels = np.arange(args.n) % 10 if model.conditional else None
             model.sample(2, seed=0, labels=labels[:2] if labels is not None else None)  # warm up
-            fast = seconds(lambda: model.sample(args.n, seed=0, labels=labels), args.repeats)
-            naive = seconds(lambda: model.sample(args.n, seed=0, labels=labels, method="naive"), args.naive_repeats)
+            fast = median_seconds(lambda: model.sample(args.n, seed=0, labels=labels), args.repeats, warm_up=False)
+            naive = median_seconds(lambda: model.sample(args.n, seed=0, labels=labels, method="naive"), args.naive_repeats, warm_up=False)
             same = np.array_equal(
                 model.sample(args.n, seed=0, labels=labels), model.sample(args.n, seed=0, labels=labels, method="naive")
             )
@@ -65,7 +55,7 @@ def main() -> None:
         elif hasattr(model, "sample"):  # latent-variable models and GANs: one pass (the classifier has none)
             kwargs = {"labels": np.arange(args.n) % 10} if getattr(model, "conditional", False) else {}
             model.sample(args.n, seed=0, **kwargs)  # warm up
-            t = seconds(lambda: model.sample(args.n, seed=0, **kwargs), args.repeats)
+            t = median_seconds(lambda: model.sample(args.n, seed=0, **kwargs), args.repeats, warm_up=False)
             print(f"| {name} | decode z ~ prior | {t:.4f} | | |")
 
 
