@@ -95,7 +95,9 @@ class Discriminator(nn.Module):
         if self.minibatch_std:
             # One extra plane: the features' spread across the batch. A generator that draws the same
             # few digits makes batches with a small spread, which D can now see (against mode dropping).
-            spread = h.var(0, unbiased=False).add(1e-8).sqrt().mean()
+            # The 1e-8 is a 1-element tensor, not a scalar: the ONNX exporter's "x + 0 -> x" rule matches
+            # scalars within 1e-8 and would delete it, so a batch of one (spread 0) scored differently.
+            spread = (h.var(0, unbiased=False) + h.new_full((1,), 1e-8)).sqrt().mean()
             h = torch.cat([h, spread.expand(h.shape[0], 1, *h.shape[-2:])], 1)
         return self.head(h.flatten(1)).flatten()
 
