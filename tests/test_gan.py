@@ -81,11 +81,6 @@ def test_conditional_gan_meets_its_targets():
     assert floor < cgan["fcd"] < vae["fcd"], "the conditional GAN's samples are closer to the test digits than the VAE's"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open target of issue 4: the unconditional DCGAN's FCD is still above the VAE's on this 2-core budget "
-    "(see the DCGAN card and the closing note); strict, so CI says so the day it passes",
-)
 def test_dcgan_beats_the_vae():
     floor = card("classifier")["metrics"]["sample_quality"]["fcd_floor_grayscale"]
     dcgan = card("dcgan")["metrics"]["sample_quality"]

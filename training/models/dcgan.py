@@ -16,13 +16,22 @@ What makes it train reliably here, each a choice from the DCGAN paper or since:
 * Minibatch standard deviation (Karras et al. 2018): D sees one extra feature plane, how
   varied the batch is. A generator that draws a few digits over and over (the first run
   here drew 218 sevens and 19 fours per 1,000) makes batches D can now spot.
+* An R1 penalty (Mescheder et al. 2018): gamma / 2 * |grad_x D(x)|^2 on real images, gamma = 1.
+  Without it D can grow steep walls around the 4,500 training digits, and G, following D's
+  gradient, keeps drawing the digits it already draws well: after 60 epochs 30 ones and 31
+  fours per 1,000 samples against 179 sevens, FCD 552, and still 500 after 110 epochs. With
+  it the FCD was 338 after 50 epochs, and the shipped model (100 epochs) scores 233 (the
+  VAE: 364) and draws every digit 76 to 140 times per 1,000. gamma = 5 learned slower (440
+  against 372 after 40 epochs). The class-conditional GAN does better without it (cgan.py).
 * The exported generator is an exponential moving average of G's weights (decay 0.995,
   about the last 200 steps; as in Karras et al. 2018 and BigGAN): the players oscillate
   around an equilibrium, and the average sits nearer it than any single step's weights.
-* Tried and left off (config switches kept): DiffAugment translation (Zhao et al. 2020)
+* Tried and left off (the first two keep config switches): DiffAugment translation (Zhao et al. 2020)
   against D memorizing the 4,500 train images slowed learning so much that its FCD was
   higher at every epoch we could afford (767 against 569 after 50); one-sided label
-  smoothing (0.9) changed little (576 against 569).
+  smoothing (0.9) changed little (576 against 569); an InfoGAN categorical code (Chen et al.
+  2016: ten one-hot values read off z, which a Q head learns to recover) did not help either
+  (569 against 552 after 60 epochs, before R1): the code did not align with the digits.
 * After training, G's batch-norm statistics are re-estimated over many batches at the
   final weights ("precise BN"), so the exported generator, which runs in eval mode,
   draws the same kind of samples it made in training.
@@ -55,6 +64,7 @@ class DCGANConfig:
     ema_decay: float = 0.995  # the exported generator's weight average (0: export G as trained)
     minibatch_std: bool = True  # D also sees how varied the batch is (Karras et al. 2018)
     label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this (Salimans et al. 2016)
+    r1_gamma: float = 1.0  # > 0: R1 penalty gamma / 2 * |grad_x D(x)|^2 on real images (Mescheder et al. 2018)
 
 
 class Generator(nn.Module):
@@ -133,10 +143,17 @@ class DCGAN(nn.Module):
         z = torch.randn(len(x), self.config.z_dim, device=x.device)
         fake = self.generator(z, y)
 
-        d_real, d_fake = self.discriminator(self.augment(x), y), self.discriminator(self.augment(fake.detach()), y)
+        r1 = self.config.r1_gamma
+        x = self.augment(x).detach().requires_grad_(r1 > 0)
+        d_real = self.discriminator(x, y)
+        d_fake = self.discriminator(self.augment(fake.detach()), y)
         ls = self.config.label_smoothing
         # -log D(x) - log(1 - D(G(z))), with real images' target 1 - ls
         d_loss = ((1 - ls) * F.softplus(-d_real) + ls * F.softplus(d_real)).mean() + F.softplus(d_fake).mean()
+        if r1:  # D's slope at the real data: penalized, D cannot grow cliffs that G's gradients fall off
+            (grad,) = torch.autograd.grad(d_real.sum(), x, create_graph=True)
+            r1_penalty = grad.square().flatten(1).sum(1).mean()  # |grad_x D(x)|^2, averaged over the batch
+            d_loss = d_loss + r1 / 2 * r1_penalty
         opt["d"].zero_grad(set_to_none=True)
         d_loss.backward()
         sync(self.discriminator)
@@ -153,6 +170,7 @@ class DCGAN(nn.Module):
             "g_loss": g_loss.detach(),
             "D(x)": torch.sigmoid(d_real).mean().detach(),
             "D(G(z))": torch.sigmoid(d_fake).mean().detach(),
+            **({"R1": r1_penalty.detach()} if r1 else {}),
         }
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
