@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from inference import ui
+from inference.metrics import IWAE_K, nll_nats
 from inference.probes import probes
 
 ui.header(
@@ -19,23 +20,6 @@ ui.header(
 BITS = 784 * math.log(2)
 entries = ui.require([e for e in ui.available() if e.card.get("density") in ("exact", "bound")], "model with a likelihood")
 
-
-@st.cache_data(show_spinner="Scoring the 500 test digits under every model...", max_entries=16)
-def test_bits(name: str, folder: str) -> np.ndarray:
-    model = ui.cached_model(name, folder)
-    x = ui.test_digits().binary.astype(np.float32)
-    if model.card["architecture"] == "vae":
-        return -model.log_likelihood(x, k=100, seed=0) / BITS
-    return -model.log_prob(x) / BITS
-
-
-def bits(model, images: np.ndarray) -> np.ndarray:
-    if model.card["architecture"] == "vae":
-        return -model.log_likelihood(images, k=100, seed=0) / BITS
-    return -model.log_prob(images) / BITS
-
-
-folder = str(ui.exported_dir())
 left, right = st.columns([1, 2], gap="large")
 with left:
     st.markdown("**The digit the probes are made from, and your own probe**")
@@ -54,9 +38,9 @@ with ui.timed("Scoring the probes..."):
         model = ui.get_model(entry.name)
         if model is None:
             continue
-        test = test_bits(entry.name, folder)
+        test = ui.test_nll(entry.name) / BITS
         rows += [{"model": entry.title, "bits/dim": float(v)} for v in test]
-        scores = bits(model, np.stack(list(probe_images.values())))
+        scores = nll_nats(model, np.stack(list(probe_images.values()))) / BITS
         for probe, score in zip(probe_images, scores):
             marks.append({
                 "model": entry.title, "probe": probe, "bits/dim": float(score),
@@ -79,7 +63,7 @@ st.dataframe(table.style.format("{:.3f}"), width="stretch")
 blank = [m for m in marks if m["probe"].startswith("blank") and m["likelier than test digits (%)"] > 50]
 st.caption(
     "Bits/dim of each probe under each model (lower is likelier); histograms: the 500 fixed-binary test digits "
-    "(exact for autoregressive models, an IWAE bound with k = 100 for the VAE). "
+    f"(exact for autoregressive models, an IWAE bound with k = {IWAE_K} for the VAEs). "
     + (
         f"The blank image is rated likelier than most real digits by {', '.join(m['model'] for m in blank)}. "
         if blank

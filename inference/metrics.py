@@ -1,4 +1,5 @@
-"""Sample quality without a likelihood: Frechet classifier distance and class accuracy.
+"""Figures that compare models: per-image test likelihoods, and sample quality without a
+likelihood (Frechet classifier distance and class accuracy).
 
 The Frechet distance between two Gaussians fitted to feature sets (Heusel et al. 2017, the
 "FID" with Inception features; here the shipped MNIST classifier's 128-d features):
@@ -12,6 +13,18 @@ the data could hope for with these sample sizes.
 from __future__ import annotations
 
 import numpy as np
+
+
+IWAE_K = 200  # a VAE's importance samples per image, as for the test NLL in its card
+
+
+def nll_nats(model, binary_images: np.ndarray, seed: int = 0) -> np.ndarray:
+    """-log p(x) of each binary image, nats: exact for an autoregressive model (the chain rule;
+    the class summed out for a conditional one), the IWAE bound with IWAE_K samples for a VAE."""
+    x = np.asarray(binary_images, np.float32)
+    if hasattr(model, "log_likelihood"):
+        return -model.log_likelihood(x, k=IWAE_K, seed=seed)
+    return -model.log_prob(x)
 
 
 def _sqrtm_psd(a: np.ndarray) -> np.ndarray:

@@ -99,7 +99,8 @@ def sampling_seconds(model, n: int, repeats: int = 3) -> float:
 
 
 def exported_figures(name: str, export_dir: Path, ds: data_lib.Dataset) -> dict:
-    """The card figures measured on the exported files: sample quality and a comparison block
+    """The card figures measured on the exported files: sample quality, each test image's -log p(x)
+    (nats, inference.metrics.nll_nats) for a model with a likelihood, and a comparison block
     (sampling time for 16 and 64 images, ONNX size), as {"metrics": ..., "comparison": ...} updates."""
     from inference import load_model
 
@@ -114,6 +115,12 @@ def exported_figures(name: str, export_dir: Path, ds: data_lib.Dataset) -> dict:
         "measured_on": f"{platform.machine()}, {os.cpu_count()} CPU cores, {dt.date.today().isoformat()}",
     }
     model = load_model(name, export_dir)
+    if card.get("density") in ("exact", "bound"):
+        # Stored so the app's likelihood pages need not score the 500 test digits (up to ~20 s) on first view.
+        from inference.metrics import nll_nats
+
+        nll = nll_nats(model, data_lib.binarize_fixed(ds.test.images))
+        metrics["test_nll_per_image"] = [round(float(v), 3) for v in nll]
     if hasattr(model, "sample"):
         comparison["sampler"] = "fast (cached activations)" if card.get("family") == "autoregressive" else "one pass"
         for n in (16, 64):
