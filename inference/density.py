@@ -87,7 +87,7 @@ def scott_bandwidth(train: np.ndarray) -> float:
     return float(train.std(0).mean() * n ** (-1.0 / (d + 4)))
 
 
-def kde_log_density(train: np.ndarray, x: np.ndarray, bandwidth: float, chunk: int = 2048) -> np.ndarray:
+def kde_log_density(train: np.ndarray, x: np.ndarray, bandwidth: float, chunk: int = 512) -> np.ndarray:
     """Gaussian kernel density estimate, isotropic bandwidth, in 1 or 2 dimensions."""
     train = np.asarray(train, np.float64).reshape(len(train), -1)
     x = np.asarray(x, np.float64).reshape(len(x), -1)

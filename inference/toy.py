@@ -34,7 +34,7 @@ class Toy:
         idx = rng.integers(len(self.centers), size=n)
         return (self.centers[idx] + self.sigma * rng.standard_normal((n, 2))).astype(np.float32)
 
-    def log_density(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    def log_density(self, x: np.ndarray, chunk: int = 512) -> np.ndarray:
         """Exact log p(x) in nats, (n,); -inf where the density is zero."""
         x = np.asarray(x, np.float64)
         if self.centers is None:
@@ -43,10 +43,13 @@ class Toy:
         return log_sum_gaussians(x, self.centers, self.sigma, chunk) + norm
 
 
-def log_sum_gaussians(x: np.ndarray, centers: np.ndarray, sigma: float, chunk: int = 4096) -> np.ndarray:
+def log_sum_gaussians(x: np.ndarray, centers: np.ndarray, sigma: float, chunk: int = 512) -> np.ndarray:
     """log sum_k exp(-|x - c_k|^2 / (2 sigma^2)) for each row of x, (n,): the core of an equal-weight
     isotropic mixture and of a Gaussian KDE. Squared distances by |x|^2 + |c|^2 - 2 x.c (one matrix
-    product, ~3x faster than broadcasting the differences on a 200 x 200 grid with 2,000 centres)."""
+    product, ~3x faster than broadcasting the differences on a 200 x 200 grid with 2,000 centres).
+    Rows go in chunks of 512, so the (chunk, K) scratch stays ~8 MB: the true densities of moons,
+    spiral and rings on that grid took ~2.0 s against 2.5-2.7 s with 4,096-row chunks (same process,
+    median of 3), and 2,000 random centres peaked at 80 MB against 244 MB."""
     x = np.asarray(x, np.float64).reshape(len(x), -1)
     centers = np.asarray(centers, np.float64).reshape(len(centers), -1)
     out = np.empty(len(x))
