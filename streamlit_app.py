@@ -7,6 +7,8 @@ auto-discovered multipage app for the first run after the server starts, so a de
 
 import streamlit as st
 
+from inference.runtime import release_free_memory
+
 st.set_page_config(page_title="Generative Models Lab", page_icon=":material/blur_on:", layout="wide")
 
 pages = {
@@ -30,4 +32,7 @@ pages = {
         st.Page("app_pages/gan_lab.py", title="GAN lab", icon=":material/sports_kabaddi:"),
     ],
 }
-st.navigation(pages, expanded=True).run()
+try:
+    st.navigation(pages, expanded=True).run()
+finally:  # also after st.stop() and reruns: a page's scratch memory goes back to the system
+    release_free_memory()

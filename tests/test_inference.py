@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from inference import EXPORTED_DIR, ModelUnavailable, latent, load_model, load_test_digits, scan
+from inference import EXPORTED_DIR, ModelUnavailable, latent, load_model, load_test_digits, runtime, scan
 from inference.base import bernoulli_log_prob
 
 SHIPPED = sorted(n for n, e in scan().items() if e.card["architecture"] in ("autoencoder", "vae"))
@@ -142,3 +142,17 @@ def test_corrupt_onnx_with_matching_hash_is_caught_by_onnxruntime(exported_copy)
     with pytest.raises(ModelUnavailable, match="not a valid ONNX model"):
         load_model("ae", exported_copy)  # ...but onnxruntime refuses it, and we say so
     assert load_model("vae", exported_copy).sample(2, seed=0).shape == (2, 28, 28)
+
+
+@pytest.mark.skipif(
+    runtime.resident_mb() is None or runtime._MALLOC_TRIM is None, reason="measures glibc's heap on Linux"
+)
+def test_release_free_memory_returns_freed_heap_above_the_budget_only():
+    blocks = [np.ones(12_000) for _ in range(2_000)]  # 96 KB each, under glibc's mmap threshold: heap blocks
+    survivors = blocks[::50]  # a few live blocks keep the freed ones from being at the heap's top
+    del blocks
+    held = runtime.resident_mb()
+    assert not runtime.release_free_memory(budget_mb=held + 100)
+    assert runtime.release_free_memory(budget_mb=0)
+    assert runtime.resident_mb() < held - 100, "most of the ~190 MB freed went back to the system"
+    assert len(survivors) == 40
