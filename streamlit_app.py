@@ -7,7 +7,7 @@ auto-discovered multipage app for the first run after the server starts, so a de
 
 import streamlit as st
 
-from inference.runtime import release_free_memory
+from inference.runtime import script_run
 
 st.set_page_config(page_title="Generative Models Lab", page_icon=":material/blur_on:", layout="wide")
 
@@ -32,7 +32,5 @@ pages = {
         st.Page("app_pages/gan_lab.py", title="GAN lab", icon=":material/sports_kabaddi:"),
     ],
 }
-try:
+with script_run():  # when the server goes idle, the runs' freed scratch memory goes back to the system
     st.navigation(pages, expanded=True).run()
-finally:  # also after st.stop() and reruns: a page's scratch memory goes back to the system
-    release_free_memory()

@@ -156,3 +156,23 @@ def test_release_free_memory_returns_freed_heap_above_the_budget_only():
     assert runtime.release_free_memory(budget_mb=0)
     assert runtime.resident_mb() < held - 100, "most of the ~190 MB freed went back to the system"
     assert len(survivors) == 40
+
+
+def test_only_the_last_script_run_to_finish_releases_memory(monkeypatch):
+    calls = []
+    monkeypatch.setattr(runtime, "release_free_memory", lambda: calls.append("trim"))
+    with runtime.script_run():
+        with runtime.script_run():  # two sessions' runs overlapping
+            pass
+        assert calls == [], "another run is still going"
+    assert calls == ["trim"]
+    with pytest.raises(RuntimeError), runtime.script_run():  # st.stop() and reruns leave by exceptions
+        raise RuntimeError
+    assert calls == ["trim", "trim"]
+
+
+def test_memory_budget_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GENLAB_MEMORY_BUDGET_MB", "1200")
+    assert runtime.memory_budget_mb() == 1200
+    monkeypatch.setenv("GENLAB_MEMORY_BUDGET_MB", "lots")
+    assert runtime.memory_budget_mb() == 800
