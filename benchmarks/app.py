@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from inference.runtime import resident_mb  # noqa: E402
+
 PAGES = [
     "home", "sample", "reconstruct", "interpolate", "complete", "likelihood", "image_likelihood", "latent", "features",
     "compare", "density_1d", "density_2d", "gan_lab",
@@ -40,11 +42,8 @@ INTERACTIONS = {
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    mb = resident_mb()  # the app's own measure (Linux); NaN elsewhere
+    return float("nan") if mb is None else mb
 
 
 def open_page(page: str) -> AppTest:
