@@ -21,6 +21,14 @@ def loss_of(model, x):
     return model.loss(x)
 
 
+def assert_every_network_runs(model):
+    """Each exported network runs on its example inputs and gives one output per output name."""
+    for role, net in model.networks().items():
+        out = net.module(*net.example_inputs)
+        out = out if isinstance(out, tuple) else (out,)
+        assert len(out) == len(net.output_names), role
+
+
 @pytest.mark.parametrize("name", AUTOREGRESSIVE)
 @pytest.mark.parametrize("size", [28, 8])
 def test_autoregressive_shapes(name, size):
@@ -29,10 +37,7 @@ def test_autoregressive_shapes(name, size):
     x = torch.rand(3, 1, size, size).bernoulli()
     args = (x, torch.eye(10)[:3]) if getattr(model, "conditional", False) else (x,)
     assert model(*args).shape == (3, 1, size, size)
-    for role, net in model.networks().items():
-        out = net.module(*net.example_inputs)
-        out = out if isinstance(out, tuple) else (out,)
-        assert len(out) == len(net.output_names), role
+    assert_every_network_runs(model)
 
 
 @pytest.mark.parametrize("name", LATENT)
@@ -46,10 +51,7 @@ def test_network_shapes(name, size):
     code = code[0] if isinstance(code, tuple) else code
     assert code.shape == (3, z_dim)
     assert model.decode(code).shape == (3, 1, size, size)
-    for role, net in model.networks().items():
-        out = net.module(*net.example_inputs)
-        out = out if isinstance(out, tuple) else (out,)
-        assert len(out) == len(net.output_names), role
+    assert_every_network_runs(model)
 
 
 @pytest.mark.parametrize("name", SINGLE_LOSS)
