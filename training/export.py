@@ -119,7 +119,7 @@ def export(
         "family": spec.family,
         "density": spec.density,
         "config": ckpt["config"],
-        "data": train_info["data_info"] | {"limit": train_info["limit"]},
+        "data": train_info["data_info"] | ds.describe() | {"limit": train_info["limit"]},
         "training": {k: v for k, v in train_info.items() if k not in ("data_info", "limit", "history")},
         "metrics": metrics,
         # trained parameters only: a GAN's weight-averaged generator copy is not counted twice

@@ -11,10 +11,12 @@ rank 0 writes the checkpoint. The backend is gloo on CPU and NCCL on GPUs.
 
 from __future__ import annotations
 
+import copy
+import math
 import os
 import platform
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -74,6 +76,53 @@ def _setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
+@dataclass(frozen=True)
+class ValidationSet:
+    """The validation split as the trainer scores it: every choice is made here, never on test."""
+
+    x: torch.Tensor  # (N, 1, H, W) the fixed binarization (seed 1), for models of binary images
+    x_gray: torch.Tensor  # (N, 1, H, W) intensities / 255, for models of grayscale images
+    y: torch.Tensor  # (N,) labels
+    judge: nn.Module | None = None  # the sample-quality classifier (trained on train), for models scored by samples
+
+    @classmethod
+    def of(cls, split: data_lib.Split, checkpoint_dir: Path, device: torch.device) -> ValidationSet:
+        x = torch.tensor(data_lib.binarize_fixed(split.images, data_lib.VALIDATION_BINARIZATION_SEED), dtype=torch.float32)
+        gray = torch.tensor(split.images, dtype=torch.float32).div(255)
+        return cls(x.unsqueeze(1).to(device), gray.unsqueeze(1).to(device), torch.tensor(split.labels).to(device),
+                   _judge(Path(checkpoint_dir), split.images.shape[-1], device))  # fmt: skip
+
+
+def _judge(checkpoint_dir: Path, image_size: int, device: torch.device) -> nn.Module | None:
+    """The trained classifier in ``checkpoint_dir``, if there is one for images of this size."""
+    path = checkpoint_dir / "classifier.pt"
+    if not path.is_file():
+        return None
+    model, ckpt = load_checkpoint(path)
+    return model.to(device) if ckpt["config"]["image_size"] == image_size else None
+
+
+@torch.no_grad()
+def validation_figures(model: nn.Module, spec, val: ValidationSet) -> dict[str, float]:
+    """The model's figures on the validation split: its own ``validate`` (a GAN, scored by its samples),
+    or else its training loss terms on the fixed validation images, in eval mode with fixed noise."""
+    model.eval()
+    with torch.random.fork_rng(devices=[]):  # the training run's random stream is left as it was
+        torch.manual_seed(0)
+        if hasattr(model, "validate"):
+            figures = model.validate(val)
+        else:
+            x = val.x if spec.binarize else val.x_gray
+            sums: dict[str, float] = {}
+            for xb, yb in zip(x.split(500), val.y.split(500)):
+                terms = model.loss(xb, yb) if getattr(model, "uses_labels", False) else model.loss(xb)
+                for key, value in terms.items():
+                    sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
+            figures = {k: v / len(x) for k, v in sums.items()}
+    model.train()
+    return {k: float(v) for k, v in figures.items()}
+
+
 def train(
     name: str,
     *,
@@ -85,105 +134,76 @@ def train(
     limit: int | None = None,
     quiet: bool = False,
 ) -> Path | None:
-    """Train model ``name`` and write ``checkpoint_dir/<name>.pt``; returns its path (rank 0)."""
+    """Train model ``name`` and write ``checkpoint_dir/<name>.pt``; returns its path (rank 0).
+
+    Each of the recipe's candidates (one, unless the spec lists several: a penalty on or off, another
+    batch size) is trained with the same seed and budget, scored on the validation split every
+    ``validate_every`` epochs, and the weights with the best validation figure of all are kept."""
     spec = get_spec(name)
-    epochs = spec.epochs if epochs is None else epochs
     rank, world, dev = _setup_distributed(resolve_device(device))
     try:
         ds = data_lib.load(data)
-        images = ds.train.images if limit is None else ds.train.images[:limit]
-        x_train = torch.tensor(images, dtype=torch.float32).unsqueeze(1).div(255).to(dev)  # (N, 1, H, W)
-        y_train = torch.tensor(ds.train.labels[: len(images)]).to(dev)
-
+        train_split = ds.train if limit is None else ds.train.subset(data_lib.balanced_first(ds.train.labels, limit))
+        val = ValidationSet.of(ds.validation, checkpoint_dir, dev)
         if dev.type == "cpu":
             torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.manual_seed(seed)  # same initial weights on every rank
-        model = spec.build(ds.image_size).to(dev)
-        # Most models minimize one loss with one optimizer, wrapped in DDP under torchrun. A model
-        # with its own train_step (a GAN: two players, two optimizers) steps itself, and its
-        # gradients are averaged across processes by _average_gradients, as DDP would.
-        custom_step = hasattr(model, "train_step")
-        if custom_step:
-            optimizers = model.optimizers(spec.lr)
-            for p in model.parameters():  # DDP broadcasts rank 0's weights; do the same
-                if world > 1:
-                    dist.broadcast(p.data, src=0)
-        else:
-            step_fn: nn.Module = _LossModule(model)
-            if world > 1:
-                step_fn = nn.parallel.DistributedDataParallel(step_fn)
-            optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
-        torch.manual_seed(seed + 1000 * rank)  # model noise (e.g. the VAE's eps) differs per rank
-
-        per_rank_batch = max(1, spec.batch_size // world)
-        n_per_rank = len(x_train) // world
-        steps_per_epoch = -(-n_per_rank // per_rank_batch)
-        progress = tqdm(
-            total=epochs * steps_per_epoch,
-            desc=f"train {name}",
-            unit="step",
-            disable=quiet or rank != 0,
-            dynamic_ncols=True,
-        )
-        history: list[dict[str, float]] = []
-        start = time.perf_counter()
-        for epoch in range(epochs):
-            model.train()
-            # The epoch's order and binarization depend only on (seed, epoch, rank): reruns match.
-            order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-            mine = order[rank::world][:n_per_rank].to(dev)
-            binarize = torch.Generator(device=dev).manual_seed(seed * 100_003 + epoch + 7_919 * (rank + 1))
-            sums: dict[str, float] = {}
-            seen = 0
-            for i in range(0, n_per_rank, per_rank_batch):
-                batch = mine[i : i + per_rank_batch]
-                x = torch.bernoulli(x_train[batch], generator=binarize) if spec.binarize else x_train[batch]
-                if custom_step:
-                    terms = model.train_step(x, y_train[batch], optimizers, _average_gradients)
-                else:
-                    terms = step_fn(x, y_train[batch])
-                    optimizer.zero_grad(set_to_none=True)
-                    terms["loss"].backward()
-                    optimizer.step()
-                for key, value in terms.items():
-                    sums[key] = sums.get(key, 0.0) + value.item() * len(x)
-                seen += len(x)
-                progress.set_postfix({"epoch": epoch + 1, **{k: f"{v / seen:.2f}" for k, v in sums.items()}}, refresh=False)
-                progress.update(1)
-            history.append({"epoch": epoch + 1, **{k: v / seen for k, v in sums.items()}})
-        if hasattr(model, "finalize"):
-            model.finalize()  # e.g. a GAN's precise batch-norm statistics
-        seconds = time.perf_counter() - start
-        progress.close()
-
+        runs = []
+        for overrides in spec.candidates or ({},):
+            recipe = spec.with_overrides(overrides)
+            runs.append(_fit(recipe, train_split, val, ds.image_size, recipe.epochs if epochs is None else epochs,
+                             seed, dev, rank, world, quiet))  # fmt: skip
+            runs[-1]["overrides"] = overrides
+        best = 0
+        for i in range(1, len(runs)):
+            best = i if _better(runs[i]["best_score"], runs[best]["best_score"]) else best
+        chosen = runs[best]
         if rank != 0:
             return None
         checkpoint_dir = Path(checkpoint_dir)
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = checkpoint_dir / f"{name}.pt"
+        model = chosen["model"]
         config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(model.config).items()}
+        recipe = chosen["recipe"]
         torch.save(
             {
                 "name": name,
                 "config": config,
-                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "state_dict": chosen["state_dict"],
                 "train": {
                     "data": data,
-                    "data_info": ds.describe(),
+                    "data_info": ds.describe(with_test=False),
                     "limit": limit,
-                    "epochs": epochs,
-                    "batch_size": spec.batch_size,
-                    "lr": spec.lr,
+                    "epochs": chosen["epochs"],
+                    "batch_size": recipe.batch_size,
+                    "lr": recipe.lr,
                     "optimizer": getattr(model, "optimizer_name", "Adam"),
-                    "inputs": "binarized afresh every epoch" if spec.binarize else "grayscale intensities / 255",
+                    "inputs": "binarized afresh every epoch" if recipe.binarize else "grayscale intensities / 255",
                     "seed": seed,
                     "device": str(dev),
                     "world_size": world,
-                    "seconds": round(seconds, 1),
+                    "seconds": round(sum(r["seconds"] for r in runs), 1),
                     "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}",
                     "torch": str(torch.__version__),
-                    "final": history[-1] if history else {},
-                    "history": history,
+                    "final": chosen["history"][-1] if chosen["history"] else {},
+                    "history": chosen["history"],
+                    "validation": {
+                        "split": f"{len(ds.validation)} images, {ds.split_rule}",
+                        "figure": spec.select_on,
+                        "every_epochs": recipe.validate_every,
+                        "best_epoch": chosen["best_epoch"],
+                        "best": chosen["best_figures"],
+                        "curve": chosen["curve"],
+                    },
+                    "selection": {
+                        "rule": f"lowest validation {spec.select_on} over every candidate and validated epoch",
+                        "chosen": best,
+                        "candidates": [
+                            {"overrides": r["overrides"], "best_epoch": r["best_epoch"], "best": r["best_figures"],
+                             "seconds": round(r["seconds"], 1)}
+                            for r in runs
+                        ],  # fmt: skip
+                    },
                 },
             },
             path,
@@ -192,6 +212,105 @@ def train(
     finally:
         if world > 1:
             dist.destroy_process_group()
+
+
+def _better(score: float, old: float) -> bool:
+    """Lower is better; a missing figure (NaN: no judge to score samples with) never displaces a real one,
+    and where there is none at all the latest weights are kept."""
+    if math.isnan(score):
+        return math.isnan(old) or math.isinf(old)
+    return math.isnan(old) or score < old
+
+
+def _fit(spec, split: data_lib.Split, val: ValidationSet, image_size: int, epochs: int, seed: int,
+         dev: torch.device, rank: int, world: int, quiet: bool) -> dict:  # fmt: skip
+    """One training run of one recipe; the weights of its best validated epoch and its curves."""
+    x_train = torch.tensor(split.images, dtype=torch.float32).unsqueeze(1).div(255).to(dev)  # (N, 1, H, W)
+    y_train = torch.tensor(split.labels).to(dev)
+    torch.manual_seed(seed)  # same initial weights on every rank
+    model = spec.build(image_size).to(dev)
+    # Most models minimize one loss with one optimizer, wrapped in DDP under torchrun. A model
+    # with its own train_step (a GAN: two players, two optimizers) steps itself, and its
+    # gradients are averaged across processes by _average_gradients, as DDP would.
+    custom_step = hasattr(model, "train_step")
+    if custom_step:
+        optimizers = model.optimizers(spec.lr)
+        for p in model.parameters():  # DDP broadcasts rank 0's weights; do the same
+            if world > 1:
+                dist.broadcast(p.data, src=0)
+    else:
+        step_fn: nn.Module = _LossModule(model)
+        if world > 1:
+            step_fn = nn.parallel.DistributedDataParallel(step_fn)
+        optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    torch.manual_seed(seed + 1000 * rank)  # model noise (e.g. the VAE's eps) differs per rank
+
+    per_rank_batch = max(1, spec.batch_size // world)
+    n_per_rank = len(x_train) // world
+    steps_per_epoch = -(-n_per_rank // per_rank_batch)
+    progress = tqdm(
+        total=epochs * steps_per_epoch,
+        desc=f"train {spec.name}",
+        unit="step",
+        disable=quiet or rank != 0,
+        dynamic_ncols=True,
+    )
+    history: list[dict[str, float]] = []
+    curve: list[dict[str, float]] = []
+    best: dict = {"score": math.inf}
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        model.train()
+        # The epoch's order and binarization depend only on (seed, epoch, rank): reruns match.
+        order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+        mine = order[rank::world][:n_per_rank].to(dev)
+        binarize = torch.Generator(device=dev).manual_seed(seed * 100_003 + epoch + 7_919 * (rank + 1))
+        sums: dict[str, float] = {}
+        seen = 0
+        for i in range(0, n_per_rank, per_rank_batch):
+            batch = mine[i : i + per_rank_batch]
+            x = torch.bernoulli(x_train[batch], generator=binarize) if spec.binarize else x_train[batch]
+            if custom_step:
+                terms = model.train_step(x, y_train[batch], optimizers, _average_gradients)
+            else:
+                terms = step_fn(x, y_train[batch])
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                optimizer.step()
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value.item() * len(x)
+            seen += len(x)
+            progress.set_postfix({"epoch": epoch + 1, **{k: f"{v / seen:.2f}" for k, v in sums.items()}}, refresh=False)
+            progress.update(1)
+        history.append({"epoch": epoch + 1, **{k: v / seen for k, v in sums.items()}})
+        if (epoch + 1) % spec.validate_every == 0 or epoch + 1 == epochs:
+            # A model that finishes itself (a GAN's precise batch-norm statistics) is scored finished,
+            # on a copy, so training goes on from the weights as they were.
+            scored = copy.deepcopy(model) if hasattr(model, "finalize") else model
+            if scored is not model:
+                scored.finalize()
+            figures = validation_figures(scored, spec, val)
+            curve.append({"epoch": epoch + 1, **figures})
+            score = figures.get(spec.select_on, math.nan)
+            if rank == 0 and not quiet:
+                progress.write(f"{spec.name} epoch {epoch + 1}: validation {spec.select_on} {score:.3f}")
+            if _better(score, best["score"]):
+                best = {"score": score, "epoch": epoch + 1, "figures": figures,
+                        "state_dict": {k: v.detach().cpu().clone() for k, v in scored.state_dict().items()}}  # fmt: skip
+    seconds = time.perf_counter() - start
+    progress.close()
+    return {
+        "recipe": spec,
+        "model": model,
+        "epochs": epochs,
+        "history": history,
+        "curve": curve,
+        "best_epoch": best["epoch"],
+        "best_score": best["score"],
+        "best_figures": best["figures"],
+        "state_dict": best["state_dict"],
+        "seconds": seconds,
+    }
 
 
 def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:

@@ -42,6 +42,7 @@ The class-conditional variant (cgan.py) feeds a one-hot class to both players.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import torch
@@ -212,10 +213,28 @@ class DCGAN(nn.Module):
         g.eval()
 
     @torch.no_grad()
-    def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def validate(self, val, n: int = 1000) -> dict[str, float]:
+        """Sample quality on the validation split, what selects a GAN's epoch and recipe: the Frechet distance
+        between the judge classifier's features of n samples and of the validation digits, and for a
+        conditional GAN how often the judge sees the class asked for (classes 0-9 in turn)."""
+        from inference.metrics import frechet_distance
+
+        if val.judge is None:  # no classifier trained yet (or not for this image size): nothing to judge with
+            return {"fcd": math.nan}
         self.eval()
-        z = torch.randn(n, self.config.z_dim)
-        return self.generator_ema(z, None if labels is None else self.one_hot(labels))
+        dev = val.x_gray.device
+        labels = torch.arange(n, device=dev) % self.config.num_classes if self.conditional else None
+        fake = self.generator_ema(torch.randn(n, self.config.z_dim, device=dev), None if labels is None else self.one_hot(labels))
+        logits, fake_features = val.judge(fake)
+        _, real_features = val.judge(val.x_gray)
+        y = self.one_hot(val.y)
+        figures = {
+            "fcd": frechet_distance(fake_features.cpu().numpy(), real_features.cpu().numpy()),
+            "D(validation)": torch.sigmoid(self.discriminator(val.x_gray, y)).mean().item(),
+        }
+        if labels is not None:
+            figures["class_accuracy"] = (logits.argmax(1) == labels).float().mean().item()
+        return figures
 
     def networks(self) -> dict[str, Network]:
         c = self.config
