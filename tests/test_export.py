@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from training import export as export_lib
+from training.artifacts import sha256_of
 from training.train import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +32,7 @@ def test_onnx_matches_pytorch_on_an_unseen_batch_size(card_path):
     for role, net in model.networks().items():
         info = card["networks"][role]
         path = EXPORTED / info["file"]
-        assert export_lib.sha256_of(path) == info["sha256"], f"{path.name} differs from its card"
+        assert sha256_of(path) == info["sha256"], f"{path.name} differs from its card"
         onnx.checker.check_model(onnx.load(str(path)), full_check=True)
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         assert [i.name for i in session.get_inputs()] == [i["name"] for i in info["inputs"]]

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from training.__main__ import main
-from training.export import sha256_of
+from training.artifacts import sha256_of
 from training.models import MODELS
 from training.train import load_checkpoint
 

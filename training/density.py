@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from inference.toy import TOYS, TOYS_1D
-from training.export import export_network
+from training.artifacts import export_network, save_checkpoint, write_card
 from training.models.autoregressive_mixture import ARMixture, ARMixtureConfig
 from training.models.mixture import GaussianMixture
 from training.models.point_vae import PointVAE, PointVAEConfig
@@ -98,9 +98,9 @@ def held_out_log_likelihood(model: torch.nn.Module, x: np.ndarray) -> float:
 def _export(model: torch.nn.Module, stem: str, folder: Path, checkpoint_dir: Path) -> dict:
     """ONNX networks into exported/density/, and the weights into checkpoints/density/ so the parity
     test can compare the two."""
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
     config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(model.config).items()}
-    torch.save({"class": type(model).__name__, "config": config, "state_dict": model.state_dict()}, checkpoint_dir / f"{stem}.pt")
+    payload = {"class": type(model).__name__, "config": config, "state_dict": model.state_dict()}
+    save_checkpoint(checkpoint_dir / f"{stem}.pt", payload)
     return {role: export_network(net, folder / f"{stem}_{role}.onnx") | {"file": f"density/{stem}_{role}.onnx"}
             for role, net in model.networks().items()}  # fmt: skip
 
@@ -183,8 +183,7 @@ def run_density(
         }
     card["seconds"] = round(time.perf_counter() - start, 1)
     card["exported"] = dt.date.today().isoformat()
-    path.write_text(json.dumps(card, indent=2) + "\n")
-    return path
+    return write_card(path, card)
 
 
 def _fit_fixed(model: torch.nn.Module, data: np.ndarray, steps: int, seed: int) -> None:

@@ -13,12 +13,7 @@ The app reads only these files.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
-import inspect
-import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -26,68 +21,13 @@ import onnx
 import torch
 
 from training import data as data_lib
+from training.artifacts import OPSET, export_network, write_card
 from training.evaluate import evaluate, exported_figures
 from training.models import get_spec
-from training.models.base import Network
 from training.train import DEFAULT_CHECKPOINT_DIR, load_checkpoint
 
 DEFAULT_EXPORT_DIR = Path("exported")
-OPSET = 20
 DEMO_DATA_FILE = "mnist_test.npz"
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def export_network(net: Network, path: Path) -> dict:
-    """Write one network as a single ONNX file with a dynamic batch dimension; describe it."""
-    batch = torch.export.Dim("batch", min=1, max=65_536)
-    net.module.eval()
-    # torch.export groups a forward's *args into one tuple, so the dynamic shapes must too.
-    params = inspect.signature(net.module.forward).parameters.values()
-    fixed = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-    dynamic: list = [{0: batch}] * min(fixed, len(net.example_inputs))
-    if any(p.kind == p.VAR_POSITIONAL for p in params):
-        dynamic.append(tuple({0: batch} for _ in net.example_inputs[fixed:]))
-    # The dynamo exporter reports each step on stdout; keep the CLI's output to the progress bar.
-    with contextlib.redirect_stdout(io.StringIO()):
-        torch.onnx.export(
-            net.module,
-            net.example_inputs,
-            str(path),
-            input_names=net.input_names,
-            output_names=net.output_names,
-            dynamic_shapes=tuple(dynamic),
-            opset_version=OPSET,
-            external_data=False,
-            dynamo=True,
-        )
-    proto = onnx.load(str(path))
-    onnx.checker.check_model(proto, full_check=True)
-
-    def describe(values) -> list[dict]:
-        out = []
-        for v in values:
-            dims = [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
-            dtype = onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name
-            out.append({"name": v.name, "shape": dims, "dtype": dtype})
-        return out
-
-    inputs, outputs = describe(proto.graph.input), describe(proto.graph.output)
-    static = [v["name"] for v in inputs + outputs if not isinstance(v["shape"][0], str)]
-    if static:
-        # The exporter can fall back to fixed shapes when model code pins the batch size
-        # (len(x), x.view(B, ...)); a graph that only takes the example's batch is no use.
-        raise RuntimeError(f"{path.name}: batch dimension exported as a constant for {static}")
-    return {
-        "file": path.name,
-        "sha256": sha256_of(path),
-        "bytes": path.stat().st_size,
-        "parameters": int(sum(p.numel() for p in net.module.parameters())),
-        "inputs": inputs,
-        "outputs": outputs,
-    }
 
 
 def export(
@@ -129,12 +69,10 @@ def export(
         "versions": {"torch": str(torch.__version__), "onnx": onnx.__version__, "onnxscript": _version("onnxscript")},
         "exported": dt.date.today().isoformat(),
     }
-    card_path = export_dir / f"{name}.json"
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    card_path = write_card(export_dir / f"{name}.json", card)
     # What needs the exported files themselves: sample quality and sampling speed, through onnxruntime.
     card |= exported_figures(name, export_dir, ds)
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return card_path
+    return write_card(card_path, card)
 
 
 def export_demo_data(export_dir: Path = DEFAULT_EXPORT_DIR, data: str = "mnist5k") -> Path:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training import data as data_lib
-from training.export import export_network
+from training.artifacts import export_network, save_checkpoint, write_card
 from training.models.base import Network
 from training.train import load_checkpoint
 
@@ -184,8 +183,7 @@ def run_study(
                     info = export_network(Network(model, (x,), ["x"], ["logits"]), path)
                     exported[method] = info | {"test_accuracy": acc, "labels": count, "seed": seed}
                     # the weights beside the ONNX file, so the parity test compares the two directly
-                    (Path(checkpoint_dir) / "features").mkdir(parents=True, exist_ok=True)
-                    torch.save(model.state_dict(), Path(checkpoint_dir) / "features" / f"{method}.pt")
+                    save_checkpoint(Path(checkpoint_dir) / "features" / f"{method}.pt", model.state_dict())
 
     table = []
     for method in METHODS:
@@ -224,6 +222,4 @@ def run_study(
         "seconds": round(time.perf_counter() - start, 1),
         "exported": dt.date.today().isoformat(),
     }
-    card_path = export_dir / "features.json"
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return card_path
+    return write_card(export_dir / "features.json", card)

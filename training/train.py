@@ -25,6 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from training import data as data_lib
+from training.artifacts import save_checkpoint
 from training.models import get_spec
 
 DEFAULT_CHECKPOINT_DIR = Path("checkpoints")
@@ -159,13 +160,12 @@ def train(
         chosen = runs[best]
         if rank != 0:
             return None
-        checkpoint_dir = Path(checkpoint_dir)
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        path = checkpoint_dir / f"{name}.pt"
+        path = Path(checkpoint_dir) / f"{name}.pt"
         model = chosen["model"]
         config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(model.config).items()}
         recipe = chosen["recipe"]
-        torch.save(
+        save_checkpoint(
+            path,
             {
                 "name": name,
                 "config": config,
@@ -206,7 +206,6 @@ def train(
                     },
                 },
             },
-            path,
         )
         return path
     finally:

@@ -168,21 +168,19 @@ LAB_RUNS = [
 
 def export_lab(export_dir, seed: int = 0, steps: int | None = None, runs=None):
     """Train every lab run; write ganlab/<dataset>_<setting>.npz and the ganlab.json card."""
-    import hashlib
-    import json
     from pathlib import Path
+
+    from training.artifacts import export_network, sha256_of, write_card
+    from training.models.base import Network
 
     export_dir = Path(export_dir)
     (export_dir / "ganlab").mkdir(parents=True, exist_ok=True)
     entries = []
     for dataset, setting in runs or LAB_RUNS:
-        from training.export import export_network
-        from training.models.base import Network
-
         result = train_toy_gan(dataset, setting, seed=seed, steps=steps)
         path = export_dir / "ganlab" / f"{dataset}_{setting}.npz"
         np.savez_compressed(path, **result["arrays"])
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = sha256_of(path)
         # The final generator, for the density page: samples from it, smoothed by a KDE.
         generator = Network(result["model"].generator, (torch.zeros(2, result["model"].config.z_dim),), ["z"], ["x"])
         g_info = export_network(generator, export_dir / "ganlab" / f"{dataset}_{setting}_generator.onnx")
@@ -195,6 +193,4 @@ def export_lab(export_dir, seed: int = 0, steps: int | None = None, runs=None):
         "points (512, fixed noise), D(x) on a 48 x 48 grid over [-4, 4]^2, and G's image of a 21 x 21 noise grid.",
         "runs": entries,
     }
-    card_path = export_dir / "ganlab.json"
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return card_path
+    return write_card(export_dir / "ganlab.json", card)
