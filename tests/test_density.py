@@ -11,7 +11,7 @@ import torch
 
 from inference import density
 from inference.toy import TOYS, TOYS_1D, Toy1D
-from training.density import load_density_checkpoint
+from training.studies.density import load_density_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 CARD = json.loads((REPO / "exported" / "density.json").read_text())

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from inference import load_test_digits
 from inference.features import classify, load_classifiers, load_study
 from training.__main__ import main
-from training.features import METHODS, balanced_subset
+from training.studies.features import METHODS, balanced_subset
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,7 +47,7 @@ def test_the_study_on_tiny_data_writes_every_field(tmp_path):
 
 def test_exported_classifiers_match_pytorch():
     """Each shipped classifier's ONNX file gives the logits of the PyTorch model it was exported from."""
-    from training.features import build
+    from training.studies.features import build
     from training.train import load_checkpoint
 
     card = load_study()

@@ -101,7 +101,7 @@ def test_gan_lab_snapshots_show_mode_collapse_beside_a_stable_run():
 
 
 def test_gan_lab_export_smoke(tmp_path):
-    from training.models.toy_gan import export_lab
+    from training.studies.ganlab import export_lab
 
     export_lab(tmp_path, steps=10, runs=[("moons", "stable")])
     runs, problems = load_lab(tmp_path)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m training {list,train,export,evaluate,data,all}``.
+"""Command line: ``python -m training {list,train,export,evaluate,data,ganlab,features,density,all}``.
 
     python -m training train vae --epochs 200 --seed 0
     python -m training export vae
@@ -108,14 +108,14 @@ def main(argv: list[str] | None = None) -> int:
             for path in evaluate_exported(args.models, args.checkpoint_dir, args.export_dir, args.iwae_k):
                 print(f"updated {path}")
         elif args.command == "features":
-            from training.features import APP_LABELS, LABEL_COUNTS, run_study
+            from training.studies.features import APP_LABELS, LABEL_COUNTS, run_study
 
             counts = tuple(args.labels) if args.labels else LABEL_COUNTS
             app_labels = APP_LABELS if APP_LABELS in counts else counts[0]
             card = run_study(args.checkpoint_dir, args.export_dir, args.data, counts, args.seeds, args.steps, app_labels)
             print(f"wrote {card}")
         elif args.command == "density":
-            from training.density import run_density
+            from training.studies.density import run_density
 
             card = run_density(
                 args.export_dir, args.checkpoint_dir, args.steps, args.datasets, args.datasets_1d, args.seed, args.kinds
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data":
             print(f"wrote {export_demo_data(args.export_dir)}")
         elif args.command == "ganlab":
-            from training.models.toy_gan import export_lab
+            from training.studies.ganlab import export_lab
 
             print(f"wrote {export_lab(args.export_dir, seed=args.seed, steps=args.steps)}")
         elif args.command == "all":
@@ -134,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
                 _train(args, name)
                 card = export(name, checkpoint_dir=args.checkpoint_dir, export_dir=args.export_dir, iwae_k=args.iwae_k)
                 print(f"wrote {card}")
-            from training.features import run_study
-            from training.models.toy_gan import export_lab
+            from training.studies.features import run_study
+            from training.studies.ganlab import export_lab
 
             print(f"wrote {export_lab(args.export_dir, seed=args.seed)}")
             print(f"wrote {run_study(args.checkpoint_dir, args.export_dir)}")
-            from training.density import run_density
+            from training.studies.density import run_density
 
             print(f"wrote {run_density(args.export_dir, args.checkpoint_dir, seed=args.seed)}")
             print(f"all models retrained and exported in {time.perf_counter() - start:.0f} s")
