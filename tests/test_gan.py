@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import scipy.linalg
+import torch
 
 from inference import load_model, load_test_digits
 from inference.ganlab import load_lab
@@ -101,12 +103,39 @@ def test_gan_lab_snapshots_show_mode_collapse_beside_a_stable_run():
 
 
 def test_gan_lab_export_smoke(tmp_path):
-    from training.studies.ganlab import export_lab
+    from training.studies.ganlab import export_lab, load_generator
 
-    export_lab(tmp_path, steps=10, runs=[("moons", "stable")])
+    export_lab(tmp_path, steps=10, runs=[("moons", "stable")], checkpoint_dir=tmp_path / "ck")
     runs, problems = load_lab(tmp_path)
     assert not problems and len(runs) == 1
     assert runs[0].steps[-1] == 10
+    generator = load_generator(tmp_path / "ck" / "ganlab" / "moons_stable.pt")
+    assert generator(torch.zeros(3, 2)).shape == (3, 2)
     (tmp_path / "ganlab" / "moons_stable.npz").write_bytes(b"tampered")
     runs, problems = load_lab(tmp_path)
     assert not runs and "sha256" in problems[0]
+
+
+LAB_CARD = json.loads((EXPORTED / "ganlab.json").read_text())
+
+
+@pytest.mark.parametrize("run", LAB_CARD["runs"], ids=lambda r: f"{r['dataset']}_{r['setting']}")
+def test_gan_lab_generator_onnx_matches_pytorch_on_an_unseen_batch_size(run):
+    """Each shipped lab generator (exported/ganlab/) computes what the weights it came from compute."""
+    from training.artifacts import sha256_of
+    from training.studies.ganlab import load_generator
+
+    path = REPO / "checkpoints" / "ganlab" / f"{run['dataset']}_{run['setting']}.pt"
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    assert (ckpt["dataset"], ckpt["setting"], ckpt["config"]) == (run["dataset"], run["setting"], run["config"])
+    generator = load_generator(path)
+    info = run["generator"]
+    onnx_path = EXPORTED / info["file"]
+    assert sha256_of(onnx_path) == info["sha256"], f"{onnx_path.name} differs from its card"
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    for batch in (1, 7):  # the export traced batch 2
+        z = torch.randn(batch, run["config"]["z_dim"], generator=torch.Generator().manual_seed(batch))
+        (got,) = session.run(None, {info["inputs"][0]["name"]: z.numpy()})
+        with torch.no_grad():
+            want = generator(z).numpy()
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-5)

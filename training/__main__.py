@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
 
     p = sub.add_parser("ganlab", help="train the 2-D GAN lab runs and export their snapshots")
-    p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
+    add_dirs(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="default: each setting's own")
 
@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "ganlab":
             from training.studies.ganlab import export_lab
 
-            print(f"wrote {export_lab(args.export_dir, seed=args.seed, steps=args.steps)}")
+            card = export_lab(args.export_dir, seed=args.seed, steps=args.steps, checkpoint_dir=args.checkpoint_dir)
+            print(f"wrote {card}")
         elif args.command == "all":
             start = time.perf_counter()
             print(f"wrote {export_demo_data(args.export_dir)}")
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             from training.studies.features import run_study
             from training.studies.ganlab import export_lab
 
-            print(f"wrote {export_lab(args.export_dir, seed=args.seed)}")
+            print(f"wrote {export_lab(args.export_dir, seed=args.seed, checkpoint_dir=args.checkpoint_dir)}")
             print(f"wrote {run_study(args.checkpoint_dir, args.export_dir)}")
             from training.studies.density import run_density
 

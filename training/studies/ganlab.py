@@ -2,8 +2,9 @@
 
 Training records snapshots of generated points, D on a grid and G's mapped noise grid (see
 training/models/toy_gan.py for the model). ``python -m training ganlab`` writes, for each run,
-exported/ganlab/<dataset>_<setting>.npz (the snapshots) and ..._generator.onnx (the final
-generator, for the density page), and the card exported/ganlab.json.
+exported/ganlab/<dataset>_<setting>.npz (the snapshots), ..._generator.onnx (the final
+generator, for the density page) and checkpoints/ganlab/<dataset>_<setting>.pt (its weights,
+for the parity test), and the card exported/ganlab.json.
 
 Two settings on the ring of 8 Gaussians show mode collapse and its cure:
 * "collapse": the discriminator steps less often and more slowly than the generator.
@@ -24,11 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from inference.toy import EXTENT, TOYS, grid
-from training.artifacts import export_network, sha256_of, write_card
+from training.artifacts import export_network, save_checkpoint, sha256_of, write_card
 from training.models.base import Network
 from training.models.toy_gan import ToyGAN, ToyGANConfig
+from training.train import DEFAULT_CHECKPOINT_DIR
 
 SETTINGS = {
     "stable": ToyGANConfig(lr_d=2e-3, d_steps=3, r1=0.5),
@@ -138,9 +141,14 @@ LAB_RUNS = [
 
 
 def export_lab(
-    export_dir: Path, seed: int = 0, steps: int | None = None, runs: list[tuple[str, str]] | None = None
+    export_dir: Path,
+    seed: int = 0,
+    steps: int | None = None,
+    runs: list[tuple[str, str]] | None = None,
+    checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
 ) -> Path:
-    """Train every lab run; write ganlab/<dataset>_<setting>.npz and _generator.onnx, and the ganlab.json card."""
+    """Train every lab run; write ganlab/<dataset>_<setting>.npz and _generator.onnx, the generator's
+    checkpoint in checkpoint_dir/ganlab/, and the ganlab.json card."""
     export_dir = Path(export_dir)
     (export_dir / "ganlab").mkdir(parents=True, exist_ok=True)
     entries = []
@@ -154,6 +162,12 @@ def export_lab(
         generator = Network(model.generator, (torch.zeros(2, model.config.z_dim),), ["z"], ["x"])
         g_info = export_network(generator, export_dir / "ganlab" / f"{stem}_generator.onnx")
         g_info["file"] = f"ganlab/{g_info['file']}"
+        # and its weights, so a test can hold the ONNX file against the network it came from
+        save_checkpoint(
+            Path(checkpoint_dir) / "ganlab" / f"{stem}.pt",
+            {"dataset": dataset, "setting": setting, "config": asdict(model.config),
+             "state_dict": model.generator.state_dict()},
+        )  # fmt: skip
         files = {"file": f"ganlab/{path.name}", "sha256": sha256_of(path), "generator": g_info}
         entries.append(result["summary"] | files)
     card = {
@@ -165,3 +179,10 @@ def export_lab(
     }
     return write_card(export_dir / "ganlab.json", card)
 
+
+def load_generator(path: Path) -> nn.Sequential:
+    """Rebuild a lab run's final generator from checkpoints/ganlab/<dataset>_<setting>.pt, in eval mode."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    generator = ToyGAN(ToyGANConfig(**ckpt["config"])).generator
+    generator.load_state_dict(ckpt["state_dict"])
+    return generator.eval()
