@@ -1,4 +1,4 @@
-"""Command line: ``python -m training {list,train,export,evaluate,data,ganlab,features,density,all}``.
+"""Command line: ``python -m training {list,train,export,evaluate,data,ganlab,features,density,report,all}``.
 
     python -m training train vae --epochs 200 --seed 0
     python -m training export vae
@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets-1d", nargs="*", default=None, help="1-D sets (default: all; none: no 1-D)")
     p.add_argument("--kinds", nargs="+", default=None, help="2-D models to (re)train (default: all)")
 
+    p = sub.add_parser("report", help="the README's table of shipped models and their training time, from the cards")
+    p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
+    p.add_argument("--readme", type=Path, default=None, help="also write it between this file's report markers")
+
     p = sub.add_parser("all", help="retrain and re-export every shipped model, and the demo data")
     add_train_args(p)
     p.add_argument("--iwae-k", type=int, default=200)
@@ -121,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.export_dir, args.checkpoint_dir, args.steps, args.datasets, args.datasets_1d, args.seed, args.kinds
             )
             print(f"wrote {card}")
+        elif args.command == "report":
+            from training.report import report, write_readme
+
+            print(report(args.export_dir))
+            if args.readme is not None:
+                print(f"{'updated' if write_readme(args.readme, args.export_dir) else 'unchanged'}: {args.readme}")
         elif args.command == "data":
             print(f"wrote {export_demo_data(args.export_dir)}")
         elif args.command == "ganlab":

@@ -1,0 +1,56 @@
+"""The README's table of shipped models and its training time are what the cards say."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from training import report
+
+REPO = Path(__file__).resolve().parent.parent
+EXPORTED = REPO / "exported"
+README = (REPO / "README.md").read_text()
+FIX = "run `python -m training report --readme README.md`"
+
+
+def test_readme_table_is_the_report_from_the_cards():
+    assert report.readme_block(README) == report.report(EXPORTED), f"README.md disagrees with the cards: {FIX}"
+
+
+def test_readme_total_training_time_is_the_report():
+    stated = report.TOTAL_HOURS.findall(README)
+    assert stated == [f"{report.total_hours(EXPORTED):.1f}"], f"README.md's total training time is stale: {FIX}"
+
+
+def test_every_model_card_has_a_row_and_every_study_its_time():
+    cards = [p for p in EXPORTED.glob("*.json") if "networks" in json.loads(p.read_text())]
+    rows = report.model_table(EXPORTED).splitlines()[2:]
+    assert len(rows) == len(cards) >= 9
+    assert all(row.count(" | ") == len(report.COLUMNS) - 1 for row in rows)
+    assert set(report.training_seconds(EXPORTED)) == {"image models", "GAN lab", "toy densities", "features study"}
+
+
+def test_a_changed_card_changes_the_report(tmp_path):
+    for path in EXPORTED.glob("*.json"):
+        shutil.copy(path, tmp_path)
+    before = report.report(tmp_path)
+    card = json.loads((tmp_path / "vae.json").read_text())
+    card["metrics"]["nll_nats"] += 1.0
+    card["training"]["seconds"] += 3600
+    (tmp_path / "vae.json").write_text(json.dumps(card))
+    after = report.report(tmp_path)
+    assert f"{card['metrics']['nll_nats']:.2f} (" in after and f"{card['metrics']['nll_nats']:.2f} (" not in before
+    assert report.total_hours(tmp_path) == pytest.approx(report.total_hours(EXPORTED) + 1.0)
+
+
+def test_write_readme_replaces_only_the_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nTimes add up to 0.1 hours.\n\n{report.START}\nold table\n{report.END}\n\nafter\n")
+    assert report.write_readme(readme, EXPORTED)
+    text = readme.read_text()
+    hours = f"{report.total_hours(EXPORTED):.1f}"
+    assert text.startswith(f"# Title\n\nTimes add up to {hours} hours.\n\n")
+    assert text.endswith(f"{report.END}\n\nafter\n")
+    assert report.readme_block(text) == report.report(EXPORTED)
+    assert not report.write_readme(readme, EXPORTED)
