@@ -29,6 +29,7 @@ pages = {
     "Densities and toys": [
         st.Page("app_pages/density_1d.py", title="Density in 1-D", icon=":material/area_chart:"),
         st.Page("app_pages/density_2d.py", title="Density in 2-D", icon=":material/grain:"),
+        st.Page("app_pages/density_2d_yours.py", title="Your 2-D points", icon=":material/edit_location_alt:"),
         st.Page("app_pages/gan_lab.py", title="GAN lab", icon=":material/sports_kabaddi:"),
     ],
 }

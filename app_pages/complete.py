@@ -3,48 +3,50 @@
 import numpy as np
 import streamlit as st
 
-from inference import ui
+from app import display, models, widgets
 from inference.autoregressive import HIDE_KINDS, hidden_mask
 
-ui.header(
+display.header(
     "Complete",
     "An autoregressive model can fill in what is hidden: pixel by pixel in raster order, each hidden pixel is drawn "
     "from p(x_i | every pixel above and to its left), visible pixels are kept and condition what follows.",
 )
 
-entries = ui.require(ui.available(ui.AUTOREGRESSIVE), "autoregressive model")
+display.warn_unavailable(models.unavailable(models.completes))
+entries = display.require(models.available(models.completes), "autoregressive model")
 
 hide = st.sidebar.radio("Hide", list(HIDE_KINDS), format_func=HIDE_KINDS.get, key="hide")
 rows = int(st.sidebar.slider("Rows to hide", 1, 27, 10, key="hide_rows")) if hide == "rows" else 10
 n = int(st.sidebar.slider("Completions per model", 1, 8, 4, key="completions"))
-seed = ui.seed_input()
-temperature = float(st.sidebar.slider("Temperature", 0.1, 2.0, 1.0, step=0.05, key="ar_temperature",
-                                      help="Divides the logits: below 1 picks the likelier value more often."))  # fmt: skip
+seed = widgets.seed_input()
+temperature = widgets.temperature("autoregressive", latent=False)
 
 left, right = st.columns([1, 2], gap="large")
 with left:
-    chosen = ui.digit_input()
+    chosen = widgets.digit_input()
 if chosen is None:
     st.stop()
 
 mask = hidden_mask(hide, 28, rows)
 label = chosen.label
-if label is None and any(e.card["architecture"] == "gated_pixelcnn" for e in entries):
-    label = ui.class_picker("Class for the conditional model", key="complete_class", allow_each=False, default=0)
+if label is None and any(e.capabilities.conditional for e in entries):
+    label = widgets.class_picker("Class for the conditional model", key="complete_class", allow_each=False, default=0)
 with left:
     shown = np.where(mask, 0.3, chosen.binary)
-    ui.show_digit(shown, caption=f"What the models see: {chosen.description}, binarized, hidden part in gray", scale=6)
+    display.show_digit(
+        shown, caption=f"What the models see: {chosen.description}, binarized, hidden part in gray", scale=6
+    )
 
 with right:
     for entry in entries:
-        model = ui.get_model(entry.name)
+        model = widgets.get_model(entry.name)
         if model is None:
             continue
         labels = label if model.conditional else None
-        with ui.timed(f"Completing with {model.title}...") as t:
-            filled = model.complete(chosen.binary, mask, n=n, seed=seed, temperature=temperature, labels=labels)
+        with display.timed(f"Completing with {model.title}...") as t:
+            filled = model.complete(chosen.binary, mask, n, seed, temperature=temperature, labels=labels)
         st.markdown(f"**{model.title}**" + (f" (asked for a {label})" if model.conditional else ""))
-        ui.show_digits(filled, cols=n, scale=4)
+        display.show_digits(filled, cols=n, scale=4)
         st.caption(f"{n} completions (28 x 28, binary) in {t['seconds']:.2f} s, fast sampler, seed {seed}.")
 
 st.caption(

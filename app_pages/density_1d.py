@@ -5,17 +5,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from inference import density, ui
-from inference.runtime import ModelFileError
+from app import display, models
+from inference import density
 from inference.toy import TOYS_1D
 
-ui.header(
+display.header(
     "Density estimation in 1-D",
     "Density estimation is learning p(x) from samples alone. Each estimator below makes a different bet about "
     "its shape; the held-out log-likelihood says which bet paid off on points it never saw.",
 )
 
-card = density.load_density_card()
+card, card_problem = models.density_card()
+if card_problem:
+    st.sidebar.warning(f"The trained flows are unavailable: {card_problem}", icon=":material/warning:")
 sources = list(TOYS_1D) + ["yours"]
 source = st.sidebar.selectbox(
     "Data", sources, format_func=lambda s: "Your values" if s == "yours" else TOYS_1D[s].title, key="d1_data"
@@ -50,7 +52,8 @@ if source == "yours":
     train, held = density.split(values)
 else:
     truth = TOYS_1D[source]
-    n_train = (card or {}).get("datasets_1d", {}).get(source, {}).get("n_train", 1000)
+    entry = card.datasets_1d.get(source) if card else None
+    n_train = entry.n_train if entry else 1000
     train = truth.sample(n_train, 0).astype(np.float64)
     held = truth.sample(10_000, 12345).astype(np.float64)
 
@@ -63,38 +66,38 @@ bandwidth = float(
         float(default_bw),
         format="%.3f",
         key=f"d1_bw_{source}",
-        help="The width of the Gaussian bump put on every sample. Starts at Scott's rule, 1.06 sd n^(-1/5).",
+        help="The width of the Gaussian bump put on every sample. Starts at Scott's rule, sd n^(-1/5).",
     )
 )
 
 lo, hi = np.percentile(np.concatenate([train, held]), [0.5, 99.5])
 pad = 0.15 * (hi - lo)
 xs = np.linspace(lo - pad, hi + pad, 600)
-with ui.timed("Fitting..."):
+with display.timed("Fitting..."):
     gmm = density.fit_gmm(train, components)
     estimates = {
         "Histogram": (lambda x: density.histogram_log_density(train, x, bins)),
         "Kernel density (KDE)": (lambda x: density.kde_log_density(train, x, bandwidth)),
         f"Gaussian mixture, EM (K={components})": gmm.log_density,
     }
-    flow = None
-    entry = (card or {}).get("datasets_1d", {}).get(source)
-    if entry:
-        try:
-            flow = density.TrainedDensity("flow", entry["flow"])
-            estimates["Spline flow (trained, exported)"] = lambda x: flow.log_prob(np.asarray(x, np.float32)[:, None])
-        except (ModelFileError, KeyError) as err:
-            st.sidebar.warning(f"The trained flow is unavailable: {err}", icon=":material/warning:")
+    flow, flow_problem = models.flow_1d(source) if source != "yours" else (None, None)
+    if flow is not None:
+        estimates["Spline flow (trained, exported)"] = lambda x: flow.log_prob(np.asarray(x, np.float32)[:, None])
+    elif flow_problem:
+        st.sidebar.warning(f"The trained flow is unavailable: {flow_problem}", icon=":material/warning:")
 
 # The histogram estimate is the gray bars themselves; every other estimate is a curve.
 curves = [
     {"x": float(x), "density": float(np.exp(v)), "curve": name}
     for name, fn in estimates.items()
     if name != "Histogram"
-    for x, v in zip(xs, fn(xs))
+    for x, v in zip(xs, fn(xs), strict=True)
 ]
 if truth is not None:
-    curves += [{"x": float(x), "density": float(np.exp(v)), "curve": "True density"} for x, v in zip(xs, truth.log_density(xs))]
+    curves += [
+        {"x": float(x), "density": float(np.exp(v)), "curve": "True density"}
+        for x, v in zip(xs, truth.log_density(xs), strict=True)
+    ]
 hist, edges = np.histogram(train, bins=bins, density=True)
 bars = pd.DataFrame({"left": edges[:-1], "right": edges[1:], "density": hist})
 order = ["True density", *[n for n in estimates if n != "Histogram"]]
@@ -114,7 +117,12 @@ st.caption(
 
 rows = []
 if truth is not None:
-    rows.append({"Estimate": "True density (ceiling)", "Held-out log-likelihood (nats per point)": float(truth.log_density(held).mean())})
+    rows.append(
+        {
+            "Estimate": "True density (ceiling)",
+            "Held-out log-likelihood (nats per point)": float(truth.log_density(held).mean()),
+        }
+    )
 for name, fn in estimates.items():
     rows.append({"Estimate": name, "Held-out log-likelihood (nats per point)": float(np.mean(fn(held)))})
 st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={

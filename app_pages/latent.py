@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from inference import ui
+from app import display, models, widgets
 from inference.cluster import adjusted_rand_index, kmeans, pca
 
-ui.header(
+display.header(
     "Latent structure",
     "Clustering and dimensionality reduction are unsupervised learning too. PCA of the codes shows how the digits "
     "lie in them; K-means asks whether the classes emerge as clusters, scored against the labels it never saw.",
@@ -17,14 +17,11 @@ ui.header(
 
 @st.cache_data(show_spinner="Encoding the test digits, running PCA and K-means...", max_entries=16)
 def representations(folder: str, seed: int) -> dict:
-    digits = ui.test_digits()
+    digits = widgets.test_digits()
     out = {"Raw pixels (784-d)": digits.gray(np.arange(len(digits))).reshape(len(digits), -1)}
-    for entry in ui.available(["autoencoder", "vae"]):
-        if entry.card["config"]["z_dim"] <= 2:
-            continue
-        model = ui.cached_model(entry.name, folder)
-        codes = model.encode(digits.binary.astype(np.float32))
-        out[f"{entry.title} codes"] = codes[0] if isinstance(codes, tuple) else codes
+    for entry in models.available(lambda c: c.has_encoder and c.latent_dim > 2):
+        model = models.cached_model(entry.name, folder)
+        out[f"{entry.title} codes"] = model.encode(digits.binary.astype(np.float32))  # a VAE's posterior means
     result = {}
     for name, x in out.items():
         scores, explained = pca(x, 2)
@@ -33,11 +30,11 @@ def representations(folder: str, seed: int) -> dict:
     return result
 
 
-seed = ui.seed_input(label="K-means seed")
-reps = representations(str(ui.exported_dir()), seed)
-labels = ui.test_digits().labels
+seed = widgets.seed_input(label="K-means seed")
+reps = representations(models.folder(), seed)
+labels = widgets.test_digits().labels
 columns = st.columns(len(reps))
-for col, (name, r) in zip(columns, reps.items()):
+for col, (name, r) in zip(columns, reps.items(), strict=True):
     frame = pd.DataFrame({"PC 1": r["pca"][:, 0], "PC 2": r["pca"][:, 1], "digit": labels.astype(str)})
     with col:
         st.altair_chart(
@@ -47,9 +44,13 @@ for col, (name, r) in zip(columns, reps.items()):
             .properties(title=name, height=300),
             width="stretch",
         )
-        st.caption(f"The first two components keep {100 * r['explained'].sum():.0f}% of the variance (units: those of the representation).")
+        st.caption(
+            f"The first two components keep {100 * r['explained'].sum():.0f}% of the variance (units: those of the representation)."
+        )
 
-table = pd.DataFrame([{"Representation": n, "K-means (K = 10) agreement with the labels (ARI)": r["ari"]} for n, r in reps.items()])
+table = pd.DataFrame(
+    [{"Representation": n, "K-means (K = 10) agreement with the labels (ARI)": r["ari"]} for n, r in reps.items()]
+)
 st.dataframe(table, hide_index=True, column_config={
     "K-means (K = 10) agreement with the labels (ARI)": st.column_config.NumberColumn(format="%.3f"),
 })  # fmt: skip

@@ -3,34 +3,35 @@
 import numpy as np
 import streamlit as st
 
-from inference import plots, ui
-from inference.base import bits_per_dim
+from app import display, models, plots, widgets
+from inference.numeric import bits_per_dim
 
-ui.header(
+display.header(
     "Likelihood",
     "By the chain rule an autoregressive model's log-likelihood is exact: log p(x) = sum over the 784 pixels of "
     "log p(x_i | x_<i). The maps show each term's surprise, -log p(x_i | x_<i), in nats.",
 )
 
-entries = ui.require(ui.available(ui.AUTOREGRESSIVE), "autoregressive model")
+display.warn_unavailable(models.unavailable(models.chain_rule))
+entries = display.require(models.available(models.chain_rule), "autoregressive model")
 
 left, right = st.columns([1, 2], gap="large")
 with left:
-    chosen = ui.digit_input()
+    chosen = widgets.digit_input()
 if chosen is None:
     st.stop()
 with left:
-    ui.show_digit(chosen.binary, caption=f"{chosen.description}, binarized as the test split is", scale=6)
+    display.show_digit(chosen.binary, caption=f"{chosen.description}, binarized as the test split is", scale=6)
 
 marks, test = {}, {}
 with right:
     columns = st.columns(len(entries))
-    maps, models = {}, {}
+    maps, loaded = {}, {}
     for entry in entries:
-        model = ui.get_model(entry.name)
+        model = widgets.get_model(entry.name)
         if model is None:
             continue
-        models[entry.name] = model
+        loaded[entry.name] = model
         x = chosen.binary[None]
         if model.conditional:
             per_class = model.class_log_probs(x)[0]
@@ -40,15 +41,19 @@ with right:
             maps[entry.name] = (model.pixel_nll(x)[0], "")
         marks[model.title] = float(-model.log_prob(x)[0])
     vmax = max(float(m.max()) for m, _ in maps.values()) if maps else None
-    for col, (name, (nll_map, given)) in zip(columns, maps.items()):
-        model = models[name]
+    for col, (name, (nll_map, given)) in zip(columns, maps.items(), strict=False):
+        model = loaded[name]
         total = marks[model.title]
         with col:
             st.pyplot(plots.nll_heatmap(nll_map, f"{model.title}\n{given}".strip(), vmax=vmax), width="content")
-            st.metric("-log p(x)", f"{total:.1f} nats", help="Exact; for the conditional model, of p(x) with the class summed out.")
+            st.metric(
+                "-log p(x)",
+                f"{total:.1f} nats",
+                help="Exact; for the conditional model, of p(x) with the class summed out.",
+            )
             st.caption(f"{bits_per_dim(total):.3f} bits/dim")
-    for name, model in models.items():
-        test[model.title] = ui.test_nll(name)
+    for name, model in loaded.items():
+        test[model.title] = models.test_nll(name)
 
 st.subheader("Where this image falls among the test digits")
 st.altair_chart(plots.nll_distribution(test, marks), width="stretch")

@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from inference import ui
+from app import display, models, widgets
 
-ui.header(
+display.header(
     "Reconstruct",
     "An encoder compresses the image into a short code; the decoder must rebuild all 784 pixels from it. "
     "What survives the bottleneck is what the model learned to keep.",
@@ -13,26 +13,31 @@ ui.header(
 
 left, right = st.columns([1, 2], gap="large")
 with left:
-    chosen = ui.digit_input()
+    chosen = widgets.digit_input()
 if chosen is None:
     st.stop()
 digit = chosen.image
 with left:
-    ui.show_digit(digit, caption=f"Input, as the models see it (28 x 28): {chosen.description}")
+    display.show_digit(digit, caption=f"Input, as the models see it (28 x 28): {chosen.description}")
 
-entries = ui.available(["autoencoder", "vae"])
+display.warn_unavailable(models.unavailable(models.with_encoder))
+entries = models.available(models.with_encoder)
 with right:
-    ui.require(entries, "model with an encoder")
+    display.require(entries, "model with an encoder")
     columns = st.columns(len(entries))
-    for col, entry in zip(columns, entries):
-        model = ui.get_model(entry.name)
+    for col, entry in zip(columns, entries, strict=True):
+        model = widgets.get_model(entry.name)
         if model is None:
             continue
         with col:
             recon = model.reconstruct(digit)[0]
-            bce = float(model.reconstruction_error(digit)[0])
-            ui.show_digit(recon, caption=model.title, scale=6)
-            st.metric("Reconstruction error", f"{bce:.1f} nats", help="Binary cross-entropy of the input under the decoded pixel probabilities, summed over 784 pixels: the training loss.")
+            error = float(model.reconstruction_error(digit)[0])
+            display.show_digit(recon, caption=model.title, scale=6)
+            st.metric(
+                "Reconstruction error",
+                f"{error:.1f} nats",
+                help="Binary cross-entropy of the input under the decoded pixel probabilities, summed over 784 pixels: the training loss.",
+            )
             st.caption(f"Mean squared error per pixel: {float(np.mean((recon - digit) ** 2)):.4f}")
 
 st.caption(

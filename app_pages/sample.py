@@ -5,36 +5,23 @@ import time
 import numpy as np
 import streamlit as st
 
+from app import display, models, widgets
 from inference import images as img
-from inference import ui
-from inference.autoregressive import Autoregressive, in_progress
+from inference.autoregressive import in_progress
 
-ui.header("Sample", "Every generative model here can make new digits; how it does so depends on its family.")
+display.header("Sample", "Every generative model here can make new digits; how it does so depends on its family.")
 
-model = ui.pick_model("Model", architectures=ui.GENERATIVE, default="vae")
+model = widgets.pick_model("Model", models.generative, default="vae")
+can = model.capabilities
 n = int(st.sidebar.slider("Number of samples", 1, 64, 16, key="n", bind="query-params"))
-seed = ui.seed_input()
-autoregressive = isinstance(model, Autoregressive)
-temperature = float(
-    st.sidebar.slider(
-        "Temperature" if autoregressive else "Temperature (prior scale)",
-        0.1,
-        2.0,
-        1.0,
-        step=0.05,
-        key="temperature",
-        bind="query-params",
-        help="Divides each pixel's logit: below 1 picks the likelier value more often, above 1 adds noise."
-        if autoregressive
-        else "Codes are drawn with this many times the prior's standard deviation: below 1 gives typical, "
-        "cleaner digits; above 1 reaches the edges of the latent space.",
-    )
-)
+seed = widgets.seed_input()
+temperature = widgets.temperature(can.family, latent=can.has_latent)
+labels = widgets.class_labels(n) if can.conditional else None
 cols = min(n, 8)
 
 
 def show_result(images: np.ndarray, seconds: float, what: str) -> None:
-    ui.show_digits(images, cols=cols, scale=4)
+    display.show_digits(images, cols=cols, scale=4)
     st.caption(f"{n} samples of 28 x 28 pixels from {model.title}, seed {seed}: {what} in {seconds * 1000:,.0f} ms.")
     st.download_button(
         "Download grid (PNG)",
@@ -46,7 +33,7 @@ def show_result(images: np.ndarray, seconds: float, what: str) -> None:
     )
 
 
-if autoregressive:
+if can.can_complete:  # pixel by pixel: the sampler, and the raster order, are worth showing
     method = st.sidebar.radio(
         "Sampler",
         ["fast", "naive"],
@@ -55,7 +42,6 @@ if autoregressive:
         help="The naive sampler runs the full network 784 times, once per pixel. The fast one computes each "
         "layer at each position once, from caches of earlier positions (or the carried LSTM state).",
     )
-    labels = ui.class_labels(n) if model.conditional else None
     show_order = st.sidebar.toggle("Show the raster order", value=True, key="show_order")
     st.caption(
         "The chain rule, p(x) = p(x_1) p(x_2 | x_1) ... p(x_784 | x_1..x_783): one pixel at a time, left to right, "
@@ -70,11 +56,11 @@ if autoregressive:
         progress.progress((row + 1) / 28, text=f"Row {row + 1} of 28")
         if show_order:
             with placeholder.container():
-                ui.show_digits(in_progress(images, row), cols=cols, scale=4)
+                display.show_digits(in_progress(images, row), cols=cols, scale=4)
         spent_showing["seconds"] += time.perf_counter() - start
 
     start = time.perf_counter()
-    samples = model.sample(n, seed=seed, temperature=temperature, labels=labels, method=method, on_row=on_row)
+    samples = model.sample(n, seed, temperature=temperature, labels=labels, method=method, on_row=on_row)
     seconds = time.perf_counter() - start - spent_showing["seconds"]
     progress.empty()
     with placeholder.container():
@@ -91,17 +77,7 @@ if autoregressive:
         )
     else:
         st.caption(f"Switch to the {other} sampler to compare the times.")
-elif model.card["architecture"] == "gan":
-    labels = ui.class_labels(n) if model.conditional else None
-    st.caption(
-        f"An implicit model: the generator maps noise z ~ N(0, {temperature:g}² I) in {model.latent_dim} dimensions "
-        "straight to an image. It was trained only to fool a discriminator, so it has no likelihood to report, "
-        "only samples" + (", and here it is told which digit to draw." if model.conditional else ".")
-    )
-    with ui.timed("Sampling...") as t:
-        images = model.sample(n, seed=seed, temperature=temperature, labels=labels)
-    show_result(images, t["seconds"], "noise drawn and generated")
-else:
+elif can.sample_kind == "probabilities":  # a decoder's Bernoulli means: the coins can be flipped too
     show = st.sidebar.radio(
         "Show",
         ["mean", "binary"],
@@ -110,10 +86,10 @@ else:
         help="The decoder gives each pixel a probability of being on. A binary sample flips those coins, "
         "which is what the model's likelihood is about.",
     )
-    if model.has_prior:
+    if can.has_prior:
         st.caption(
             f"A latent-variable model generates in two steps: draw z ~ N(0, {temperature:g}² I) in "
-            f"{model.latent_dim} dimensions from the prior, then decode it into p(x | z)."
+            f"{can.latent_dim} dimensions from the prior, then decode it into p(x | z)."
         )
     else:
         st.caption(
@@ -121,8 +97,17 @@ else:
             "Many still fall in holes between the codes it learned and decode to something that is not a digit: "
             "that is the gap the VAE's prior closes."
         )
-    with ui.timed("Sampling...") as t:
-        probs = model.sample(n, seed=seed, temperature=temperature)
+    with display.timed("Sampling...") as t:
+        probs = model.sample(n, seed, temperature=temperature, labels=labels)
         if show == "binary":
             probs = (np.random.default_rng(seed).random(probs.shape) < probs).astype("float32")
     show_result(probs, t["seconds"], "z drawn and decoded")
+else:
+    st.caption(
+        f"An implicit model: the generator maps noise z ~ N(0, {temperature:g}² I) in {can.latent_dim} dimensions "
+        "straight to an image. It was trained only to fool a discriminator, so it has no likelihood to report, "
+        "only samples" + (", and here it is told which digit to draw." if can.conditional else ".")
+    )
+    with display.timed("Sampling...") as t:
+        images = model.sample(n, seed, temperature=temperature, labels=labels)
+    show_result(images, t["seconds"], "noise drawn and generated")

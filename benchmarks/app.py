@@ -93,7 +93,9 @@ def main() -> None:
         at.run()
     gc.collect()
     after = rss_mb()
-    print(f"Growth over {args.reruns} reruns of the Sample page (new seed each): {after - before:+.1f} MB ({before:.0f} -> {after:.0f} MB)")
+    print(
+        f"Growth over {args.reruns} reruns of the Sample page (new seed each): {after - before:+.1f} MB ({before:.0f} -> {after:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, start_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, start_server  # noqa: E402
-
 from inference import scan  # noqa: E402
+
 
 def session(url: str, models: list[str], rounds: int, out: list, images: dict, errors: list) -> None:
     with sync_playwright() as p:
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    models = [n for n, e in scan().items() if e.available and e.card["architecture"] != "classifier"]
+    models = [n for n, e in scan().items() if e.available and e.capabilities.generative]
     proc, url, _ = start_server()
     try:
         print(f"# Sample page, {len(models)} models, {platform.machine()}, {os.cpu_count()} cores\n")

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inference import density  # noqa: E402
-from inference.ganlab import load_lab  # noqa: E402
+from inference.ganlab import load_lab_card  # noqa: E402
 from inference.toy import TOYS  # noqa: E402
 
 
@@ -30,12 +30,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     card = density.load_density_card()
-    runs, _ = load_lab()
-    lab_card = {"runs": [r.summary for r in runs]}
+    lab_card = load_lab_card()
     print(f"# 200 x 200 heat map, {platform.machine()}, {os.cpu_count()} cores\n")
-    print("| data | true density | " + " | ".join(["mixture", "flow", "autoregressive", "vae (100x100, k=16)", "gan (KDE)"]) + " |")
+    print(
+        "| data | true density | "
+        + " | ".join(["mixture", "flow", "autoregressive", "vae (100x100, k=16)", "gan (KDE)"])
+        + " |"
+    )
     print("|---" * 7 + "|")
-    for dataset in card["datasets_2d"]:
+    for dataset in card.datasets_2d:
         models, _ = density.load_trained(dataset, card, lab_card)
         cells = []
 

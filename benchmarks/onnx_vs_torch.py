@@ -23,8 +23,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inference.runtime import Network, default_threads  # noqa: E402
 from _timing import median_seconds  # noqa: E402
+
+from inference.runtime import Network, default_threads  # noqa: E402
 from training.train import load_checkpoint  # noqa: E402
 
 
@@ -34,7 +35,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=default_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"# onnxruntime vs PyTorch eager, {platform.machine()}, {os.cpu_count()} cores, {args.threads} threads each\n")
+    print(
+        f"# onnxruntime vs PyTorch eager, {platform.machine()}, {os.cpu_count()} cores, {args.threads} threads each\n"
+    )
     print("| model | network | batch | torch (ms) | onnxruntime (ms) | torch / ort |")
     print("|---|---|---|---|---|---|")
     for card_path in sorted((ROOT / "exported").glob("*.json")):
@@ -58,7 +61,9 @@ def main() -> None:
 
                 t_torch = median_seconds(run_torch, args.repeats)
                 t_ort = median_seconds(lambda: session(*inputs), args.repeats)
-                print(f"| {card['name']} | {role} | {batch} | {1000 * t_torch:.3f} | {1000 * t_ort:.3f} | {t_torch / t_ort:.2f} |")
+                print(
+                    f"| {card['name']} | {role} | {batch} | {1000 * t_torch:.3f} | {1000 * t_ort:.3f} | {t_torch / t_ort:.2f} |"
+                )
                 torch.set_num_threads(args.threads)
 
 

@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inference import load_model, scan  # noqa: E402
-from inference.autoregressive import Autoregressive  # noqa: E402
-from inference.runtime import default_threads  # noqa: E402
 from _timing import median_seconds  # noqa: E402
+
+from inference import load_model, scan  # noqa: E402
+from inference.runtime import default_threads  # noqa: E402
 
 
 def main() -> None:
@@ -42,20 +42,16 @@ def main() -> None:
         if not entry.available:
             continue
         model = load_model(name)
-        if isinstance(model, Autoregressive):
-            labels = np.arange(args.n) % 10 if model.conditional else None
-            model.sample(2, seed=0, labels=labels[:2] if labels is not None else None)  # warm up
-            fast = median_seconds(lambda: model.sample(args.n, seed=0, labels=labels), args.repeats, warm_up=False)
-            naive = median_seconds(lambda: model.sample(args.n, seed=0, labels=labels, method="naive"), args.naive_repeats, warm_up=False)
-            same = np.array_equal(
-                model.sample(args.n, seed=0, labels=labels), model.sample(args.n, seed=0, labels=labels, method="naive")
-            )
+        if model.capabilities.can_complete:  # pixel by pixel: naive against fast (a conditional one: 0, 1, 2, ...)
+            model.sample(2, 0)  # warm up
+            fast = median_seconds(lambda: model.sample(args.n, 0), args.repeats, warm_up=False)
+            naive = median_seconds(lambda: model.sample(args.n, 0, method="naive"), args.naive_repeats, warm_up=False)
+            same = np.array_equal(model.sample(args.n, 0), model.sample(args.n, 0, method="naive"))
             print(f"| {name} | naive (784 full passes) | {naive:.3f} | 1x | |")
             print(f"| {name} | fast | {fast:.3f} | {naive / fast:.0f}x | {'yes' if same else 'NO'} |")
-        elif hasattr(model, "sample"):  # latent-variable models and GANs: one pass (the classifier has none)
-            kwargs = {"labels": np.arange(args.n) % 10} if getattr(model, "conditional", False) else {}
-            model.sample(args.n, seed=0, **kwargs)  # warm up
-            t = median_seconds(lambda: model.sample(args.n, seed=0, **kwargs), args.repeats, warm_up=False)
+        elif model.capabilities.generative:  # latent-variable models and GANs: one pass
+            model.sample(args.n, 0)  # warm up
+            t = median_seconds(lambda: model.sample(args.n, 0), args.repeats, warm_up=False)
             print(f"| {name} | decode z ~ prior | {t:.4f} | | |")
 
 

@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from inference.base import OnnxModel, as_batch, sigmoid
+from inference.base import OnnxModel, as_batch
+from inference.numeric import logsumexp, sigmoid
 
 # on_row(row_index, images_so_far) is called after each finished row, for progressive display
 RowCallback = Callable[[int, np.ndarray], None]
@@ -56,9 +57,11 @@ def bernoulli_nll_map(logits: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 class Autoregressive(OnnxModel):
-    conditional = False
-    has_prior = False  # no latent: "temperature" scales the logits
-    sample_kind = "binary"  # samples are binary images, like the data it models
+    can_complete = True
+    image_kind = "binary"
+    sample_kind = (
+        "binary"  # samples are binary images, like the data it models (no latent: temperature scales the logits)
+    )
 
     @property
     def num_pixels(self) -> int:
@@ -66,7 +69,8 @@ class Autoregressive(OnnxModel):
 
     # ---- likelihood ------------------------------------------------------------------
     def _feeds(self, x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, ...]:
-        return (x,)
+        labels = self.class_labels(labels, len(x))
+        return (x,) if labels is None else (x, self.one_hot(labels, len(x)))
 
     def logits(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """(N, H, W) binary images -> (N, H, W) logits of p(x_i = 1 | x_<i), one pass."""
@@ -88,6 +92,7 @@ class Autoregressive(OnnxModel):
         self,
         n: int,
         seed: int,
+        *,
         temperature: float = 1.0,
         labels: np.ndarray | None = None,
         method: str = "fast",
@@ -101,7 +106,8 @@ class Autoregressive(OnnxModel):
         temperature divides the logits (1: the model's own distribution). ``known`` and
         ``known_mask`` (H, W) or (n, H, W) fix some pixels (completion): they are taken, not
         sampled, and later pixels condition on them. With ``record_logits`` also returns
-        the (n, H, W) logits the sampler used.
+        the (n, H, W) logits the sampler used. A conditional model draws classes 0, 1, 2, ... in turn
+        unless given labels.
         """
         if method not in ("fast", "naive"):
             raise ValueError(f"method must be 'fast' or 'naive', got {method!r}")
@@ -114,7 +120,7 @@ class Autoregressive(OnnxModel):
             known = np.zeros((n, H, W), np.float32)
         known_mask = np.broadcast_to(np.asarray(known_mask, bool), (n, H, W))
         known = np.broadcast_to(np.asarray(known, np.float32), (n, H, W))
-        labels = None if labels is None else np.broadcast_to(np.asarray(labels), (n,)).astype(np.int64)
+        labels = self.class_labels(labels, n)
         out = np.zeros((n, H, W), np.float32)
         used = np.zeros((n, H, W), np.float32)
 
@@ -139,15 +145,27 @@ class Autoregressive(OnnxModel):
         raise NotImplementedError
 
     def complete(
-        self, image: np.ndarray, hidden: np.ndarray, n: int, seed: int, temperature: float = 1.0, labels=None
+        self,
+        images: np.ndarray,
+        hidden: np.ndarray,
+        n: int = 1,
+        seed: int = 0,
+        *,
+        temperature: float = 1.0,
+        labels=None,
     ) -> np.ndarray:
-        """Fill in the ``hidden`` (H, W) pixels of one binary image, n times: (n, H, W)."""
-        return self.sample(n, seed, temperature, labels=labels, known=image, known_mask=~np.asarray(hidden, bool))
+        """Fill in the ``hidden`` (H, W) pixels of binary images, in one batch: one (H, W) image completed n
+        times, or (B, H, W) images completed once each (then ``n`` is B). Returns (n, H, W)."""
+        images = np.asarray(images, np.float32)
+        if images.ndim == 3:
+            n = len(images)
+        known_mask = ~np.asarray(hidden, bool)
+        return self.sample(n, seed, temperature=temperature, labels=labels, known=images, known_mask=known_mask)
 
 
 class PixelCNN(Autoregressive):
     def _sample_fast(self, n, labels, choose, on_row, out) -> None:
-        cfg = self.card["config"]
+        cfg = self.card.config
         H = W = self.image_size
         K = int(cfg["first_kernel"])
         P = K // 2
@@ -167,7 +185,7 @@ class PixelCNN(Autoregressive):
 
 class PixelRNN(Autoregressive):
     def _sample_fast(self, n, labels, choose, on_row, out) -> None:
-        cfg = self.card["config"]
+        cfg = self.card.config
         H = W = self.image_size
         K = int(cfg["first_kernel"])
         P = K // 2
@@ -192,22 +210,7 @@ class PixelRNN(Autoregressive):
 
 
 class GatedPixelCNN(Autoregressive):
-    conditional = True
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.card["config"]["num_classes"])
-
-    def one_hot(self, labels: np.ndarray, n: int) -> np.ndarray:
-        labels = np.broadcast_to(np.asarray(labels), (n,)).astype(np.int64)
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(f"class labels must be in 0..{self.num_classes - 1}")
-        return np.eye(self.num_classes, dtype=np.float32)[labels]
-
-    def _feeds(self, x: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, ...]:
-        if labels is None:
-            raise ValueError("the Gated PixelCNN is class-conditional: pass labels (or use log_prob for p(x))")
-        return (x, self.one_hot(labels, len(x)))
+    """Class-conditional: p(x | y) given labels; without, log_prob is of p(x) with the class summed out."""
 
     def class_log_probs(self, x: np.ndarray) -> np.ndarray:
         """log p(x | y) for every class y: (N, num_classes), nats."""
@@ -219,14 +222,10 @@ class GatedPixelCNN(Autoregressive):
         """log p(x | y) with labels; without, the exact marginal log (1/K) sum_y p(x | y)."""
         if labels is not None:
             return super().log_prob(x, labels)
-        per_class = self.class_log_probs(x)
-        top = per_class.max(1, keepdims=True)
-        return (top + np.log(np.exp(per_class - top).sum(1, keepdims=True)))[:, 0] - math.log(self.num_classes)
+        return logsumexp(self.class_log_probs(x), axis=1) - math.log(self.num_classes)
 
     def _sample_fast(self, n, labels, choose, on_row, out) -> None:
-        if labels is None:
-            raise ValueError("the Gated PixelCNN samples a class you choose: pass labels")
-        cfg = self.card["config"]
+        cfg = self.card.config
         H = W = self.image_size
         C = int(cfg["channels"])
         k0, k = int(cfg["first_kernel"]), int(cfg["kernel"])
@@ -235,35 +234,38 @@ class GatedPixelCNN(Autoregressive):
         L = len(dilations)
         y = self.one_hot(labels, n)
         row_step, pixel_step = self.networks["row_step"], self.networks["pixel_step"]
-        O = max(dilations) * max(k, k0)  # padding of the caches: room for any window
-        image = np.zeros((n, H + O, W + 2 * O), np.float32)  # rows and columns offset O
-        v_out = [np.zeros((n, C, H + O, W + 2 * O), np.float32) for _ in range(L)]
+        pad = max(dilations) * max(k, k0)  # padding of the caches: room for any window
+        image = np.zeros((n, H + pad, W + 2 * pad), np.float32)  # rows and columns offset pad
+        v_out = [np.zeros((n, C, H + pad, W + 2 * pad), np.float32) for _ in range(L)]
         v_above = np.zeros((n, W, L * 2 * C), np.float32)  # every layer's v_pre of the row above
-        h_in = [np.zeros((n, W + O, C), np.float32) for _ in range(L)]  # this row, columns offset O
+        h_in = [np.zeros((n, W + pad, C), np.float32) for _ in range(L)]  # this row, columns offset pad
         for i in range(H):
             for h in h_in:
                 h[:] = 0
             for j in range(W):
-                windows = [h_in[l][:, O + j - dilations[l] * (kh - 1) : O + j : dilations[l]] for l in range(1, L)]
+                windows = [
+                    h_in[layer][:, pad + j - dilations[layer] * (kh - 1) : pad + j : dilations[layer]]
+                    for layer in range(1, L)
+                ]
                 res = pixel_step(
-                    image[:, O + i, O + j - (kh0 - 1) : O + j + 1],
+                    image[:, pad + i, pad + j - (kh0 - 1) : pad + j + 1],
                     y,
                     v_above[:, j],
                     np.concatenate(windows, axis=1).reshape(n, -1),
                 )
-                for l, h in enumerate(np.split(res["h"], L - 1, axis=1), start=1):
-                    h_in[l][:, O + j] = h
-                image[:, O + i, O + j] = choose(i, j, res["logit"])
+                for layer, h in enumerate(np.split(res["h"], L - 1, axis=1), start=1):
+                    h_in[layer][:, pad + j] = h
+                image[:, pad + i, pad + j] = choose(i, j, res["logit"])
             # row i is finished: the vertical stack of every layer at row i, once
             side0 = k0 // 2
             v_rows = []
-            for l in range(1, L):
-                d, side = dilations[l], dilations[l] * (k // 2)
-                rows = [O + i - d * t for t in range(kh - 1, 0, -1)]
-                v_rows.append(v_out[l - 1][:, :, rows, O - side : O + W + side])
-            res = row_step(image[:, O + i - (kh0 - 1) : O + i + 1, O - side0 : O + W + side0], y, *v_rows)
-            for l in range(L):
-                v_out[l][:, :, O + i, O : O + W] = res[f"v_out_{l}"]
+            for layer in range(1, L):
+                d, side = dilations[layer], dilations[layer] * (k // 2)
+                rows = [pad + i - d * t for t in range(kh - 1, 0, -1)]
+                v_rows.append(v_out[layer - 1][:, :, rows, pad - side : pad + W + side])
+            res = row_step(image[:, pad + i - (kh0 - 1) : pad + i + 1, pad - side0 : pad + W + side0], y, *v_rows)
+            for layer in range(L):
+                v_out[layer][:, :, pad + i, pad : pad + W] = res[f"v_out_{layer}"]
             v_above = res["v_pre"]
             if on_row:
                 on_row(i, out)

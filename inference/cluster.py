@@ -6,6 +6,8 @@ from math import comb
 
 import numpy as np
 
+from inference.numeric import kmeans_plus_plus
+
 
 def pca(x: np.ndarray, components: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Project (N, D) data on its top principal components: (N, components) scores and the
@@ -24,13 +26,7 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, n_init: int = 10, iters: int = 
     norms = (x**2).sum(1)
     best_labels, best_inertia = None, np.inf
     for _ in range(n_init):
-        centers = [x[rng.integers(len(x))]]
-        d2 = ((x - centers[0]) ** 2).sum(1)
-        for _ in range(1, k):
-            c = x[rng.choice(len(x), p=d2 / d2.sum())]
-            centers.append(c)
-            d2 = np.minimum(d2, ((x - c) ** 2).sum(1))
-        centers = np.array(centers)
+        centers = kmeans_plus_plus(x, k, rng)
         labels = None
         for _ in range(iters):
             dist = norms[:, None] - 2 * x @ centers.T + (centers**2).sum(1)[None]
@@ -58,6 +54,8 @@ def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
     rows = sum(comb(int(n), 2) for n in table.sum(1))
     cols = sum(comb(int(n), 2) for n in table.sum(0))
     total = comb(len(a), 2)
+    if total == 0:  # one point: any two partitions of it are the same
+        return 1.0
     expected = rows * cols / total
     top = (rows + cols) / 2
     return 1.0 if top == expected else float((pairs - expected) / (top - expected))

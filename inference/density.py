@@ -9,18 +9,17 @@ a KDE of its samples) come from `python -m training density` and the GAN lab.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from inference.cards import DensityCard, GanLabCard, NetworkSpec, ToyModel, load_study_card
+from inference.numeric import LOG_2PI, diagonal_gaussian_log_prob, kmeans_plus_plus, log_mean_exp, logsumexp
 from inference.registry import exported_dir
-from inference.runtime import ModelFileError, Network
+from inference.runtime import ModelFileError, load_network
 from inference.toy import log_sum_gaussians
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 class DataInputError(ValueError):
@@ -118,22 +117,18 @@ def _gmm_log_components(x, weights, means, covs) -> tuple[np.ndarray, np.ndarray
     log_det = np.log(np.diagonal(L, axis1=1, axis2=2)).sum(1)
     log_n = -0.5 * (white**2).sum(-1) - log_det - 0.5 * D * LOG_2PI
     joint = np.log(weights)[None] + log_n
-    top = joint.max(1, keepdims=True)
-    return joint, (top + np.log(np.exp(joint - top).sum(1, keepdims=True)))[:, 0]
+    return joint, logsumexp(joint, axis=1)
 
 
-def fit_gmm(x: np.ndarray, k: int, iters: int = 100, seed: int = 0, tol: float = 1e-5, reg: float = 1e-6) -> GaussianMixtureFit:
+def fit_gmm(
+    x: np.ndarray, k: int, iters: int = 100, seed: int = 0, tol: float = 1e-5, reg: float = 1e-6
+) -> GaussianMixtureFit:
     """A Gaussian mixture fitted by EM (full covariances). Initialized at k data points chosen by
     k-means++ seeding; ``reg`` on the covariance diagonal keeps components from collapsing."""
     x = np.asarray(x, np.float64).reshape(len(x), -1)
     n, d = x.shape
     k = max(1, min(int(k), n))
-    rng = np.random.default_rng(seed)
-    centers = [x[rng.integers(n)]]
-    for _ in range(1, k):  # k-means++: far points are likelier starts
-        d2 = np.min(((x[:, None] - np.array(centers)[None]) ** 2).sum(-1), axis=1)
-        centers.append(x[rng.choice(n, p=d2 / d2.sum()) if d2.sum() > 0 else rng.integers(n)])
-    means = np.array(centers)
+    means = kmeans_plus_plus(x, k, np.random.default_rng(seed))
     scale = np.cov(x, rowvar=False).reshape(d, d) + reg * np.eye(d)
     covs = np.repeat(scale[None] / k, k, axis=0)
     weights = np.full(k, 1.0 / k)
@@ -156,36 +151,30 @@ def fit_gmm(x: np.ndarray, k: int, iters: int = 100, seed: int = 0, tol: float =
 # ---- trained models -----------------------------------------------------------------------------
 
 
-def load_density_card(folder: Path | None = None) -> dict | None:
+def load_density_card(folder: Path | None = None) -> DensityCard | None:
+    """The toy-density study's card, None if the study has not been run; CardError if it is malformed."""
     path = (Path(folder) if folder is not None else exported_dir()) / "density.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return load_study_card(path) if path.is_file() else None
 
 
 class TrainedDensity:
     """One exported toy-density model: log p(x) (exact, or estimated for the VAE) and samples."""
 
-    def __init__(self, kind: str, entry: dict, folder: Path | None = None):
+    def __init__(self, kind: str, entry: ToyModel, folder: Path | None = None):
         folder = Path(folder) if folder is not None else exported_dir()
         self.kind, self.entry = kind, entry
-        self.networks = {role: Network(folder / info["file"], info["sha256"]) for role, info in entry["networks"].items()}
-        config = entry.get("config", {})
-        self.shift = np.asarray(config.get("shift", [0.0, 0.0]), np.float32)
-        self.scale = np.asarray(config.get("scale", [1.0, 1.0]), np.float32)
-
-    @property
-    def dim(self) -> int:
-        return int(self.entry["networks"]["log_prob" if "log_prob" in self.entry["networks"] else "encoder"]["inputs"][0]["shape"][1])
+        self.networks = {role: load_network(folder, spec, role=role) for role, spec in entry.networks.items()}
+        self.shift = np.asarray(entry.config.get("shift", [0.0, 0.0]), np.float32)
+        self.scale = np.asarray(entry.config.get("scale", [1.0, 1.0]), np.float32)
 
     def log_prob(self, x: np.ndarray, k: int = 64, seed: int = 0, chunk: int = 8192) -> np.ndarray:
         """log p(x), nats per point; for the VAE an importance-sampled estimate with k samples."""
         x = np.asarray(x, np.float32).reshape(len(x), -1)
         if self.kind != "vae":
-            return np.concatenate([self.networks["log_prob"](x[s : s + chunk])["log_prob"] for s in range(0, len(x), chunk)])
+            return self.networks["log_prob"](x)["log_prob"]
         rng = np.random.default_rng(seed)
-        out = []
-        for s in range(0, len(x), max(1, chunk // k)):
-            out.append(self._vae_log_prob(x[s : s + max(1, chunk // k)], k, rng))
-        return np.concatenate(out)
+        step = max(1, chunk // k)
+        return np.concatenate([self._vae_log_prob(x[s : s + step], k, rng) for s in range(0, len(x), step)])
 
     def _vae_log_prob(self, x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
         u = (x - self.shift) / self.scale
@@ -193,14 +182,11 @@ class TrainedDensity:
         mu, logvar = enc["mu"], enc["logvar"]
         eps = rng.standard_normal((k, *mu.shape)).astype(np.float32)
         z = mu + eps * np.exp(0.5 * logvar)
-        log_q = (-0.5 * (eps**2 + LOG_2PI) - 0.5 * logvar).sum(-1)
-        log_pz = (-0.5 * (z**2 + LOG_2PI)).sum(-1)
+        log_q = diagonal_gaussian_log_prob(eps, 0.0) - 0.5 * logvar.sum(-1)
+        log_pz = diagonal_gaussian_log_prob(z, 0.0)
         dec = self.networks["decoder"](z.reshape(-1, z.shape[-1]))
-        m, lv = dec["mean"].reshape(k, -1, 2), dec["logvar"].reshape(k, -1, 2)
-        log_px = (-0.5 * ((u - m) ** 2 / np.exp(lv) + lv + LOG_2PI)).sum(-1)
-        log_w = log_px + log_pz - log_q - np.log(self.scale).sum()
-        top = log_w.max(0)
-        return top + np.log(np.exp(log_w - top).sum(0)) - math.log(k)
+        log_px = diagonal_gaussian_log_prob(u, dec["mean"].reshape(k, -1, 2), dec["logvar"].reshape(k, -1, 2))
+        return log_mean_exp(log_px + log_pz - log_q - np.log(self.scale).sum(), axis=0)
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         rng = np.random.default_rng(seed)
@@ -209,15 +195,15 @@ class TrainedDensity:
             dec = self.networks["decoder"](z)
             u = dec["mean"] + np.exp(0.5 * dec["logvar"]) * rng.standard_normal((n, 2)).astype(np.float32)
             return u * self.scale + self.shift
-        spec = self.entry["networks"]["sample"]["inputs"][0]
-        width = int(spec["shape"][1])
+        width = int(self.entry.networks["sample"].inputs[0].shape[1])
         if self.kind == "flow":
             noise = rng.standard_normal((n, width))
         elif self.kind == "mixture":
             noise = np.concatenate([rng.random((n, 1)), rng.standard_normal((n, width - 1))], 1)
         else:  # autoregressive: uniform and normal for x1, then for x2
             noise = np.stack([rng.random(n), rng.standard_normal(n), rng.random(n), rng.standard_normal(n)], 1)
-        return self.networks["sample"](noise.astype(np.float32))[self.networks["sample"].output_names[0]]
+        net = self.networks["sample"]
+        return net(noise.astype(np.float32))[net.output_names[0]]
 
 
 class GeneratorSamples:
@@ -225,29 +211,28 @@ class GeneratorSamples:
 
     kind = "gan"
 
-    def __init__(self, info: dict, folder: Path | None = None):
-        folder = Path(folder) if folder is not None else exported_dir()
-        self.network = Network(folder / info["file"], info["sha256"])
-        self.z_dim = int(info["inputs"][0]["shape"][1])
+    def __init__(self, spec: NetworkSpec, folder: Path | None = None):
+        self.network = load_network(Path(folder) if folder is not None else exported_dir(), spec, role="generator")
+        self.z_dim = int(spec.inputs[0].shape[1])
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         z = np.random.default_rng(seed).standard_normal((n, self.z_dim)).astype(np.float32)
         return self.network(z)["x"]
 
 
-def load_trained(dataset: str, card: dict, lab_card: dict | None, folder: Path | None = None):
+def load_trained(dataset: str, card: DensityCard, lab_card: GanLabCard | None, folder: Path | None = None):
     """The shipped models for a 2-D toy set: {kind: model}, and messages for those that fail to load."""
     models, problems = {}, []
-    entry = card.get("datasets_2d", {}).get(dataset, {})
-    for kind, info in entry.get("models", {}).items():
+    entry = card.datasets_2d.get(dataset)
+    for kind, info in (entry.models if entry else {}).items():
         try:
             models[kind] = TrainedDensity(kind, info, folder)
         except ModelFileError as err:
             problems.append(f"{kind}: {err}")
-    for run in (lab_card or {}).get("runs", []):
-        if run["dataset"] == dataset and run["setting"] == "stable" and "generator" in run:
+    for run in lab_card.runs if lab_card else ():
+        if run.dataset == dataset and run.setting == "stable" and run.generator is not None:
             try:
-                models["gan"] = GeneratorSamples(run["generator"], folder)
+                models["gan"] = GeneratorSamples(run.generator, folder)
             except ModelFileError as err:
                 problems.append(f"gan: {err}")
     return models, problems

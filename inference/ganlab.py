@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from inference.cards import CardError, GanLabCard, LabRunCard, load_study_card
 from inference.registry import exported_dir
+from inference.runtime import ModelFileError, check_file
 
 
 @dataclass(frozen=True)
 class LabRun:
-    dataset: str
-    setting: str
-    summary: dict
+    card: LabRunCard
     arrays: dict[str, np.ndarray]
+
+    @property
+    def dataset(self) -> str:
+        return self.card.dataset
+
+    @property
+    def setting(self) -> str:
+        return self.card.setting
 
     @property
     def steps(self) -> np.ndarray:
@@ -35,29 +41,33 @@ class LabRun:
         }
 
 
+def load_lab_card(folder: Path | None = None) -> GanLabCard:
+    """The lab's card; CardError (naming the file and field) if it is missing or malformed."""
+    path = (Path(folder) if folder is not None else exported_dir()) / "ganlab.json"
+    if not path.is_file():
+        raise CardError(f"{path.name} is missing: run `python -m training ganlab`")
+    return load_study_card(path)
+
+
 def load_lab(folder: Path | None = None) -> tuple[list[LabRun], list[str]]:
-    """The lab runs that load and match their card's sha256, and a message for each that does not."""
+    """The lab runs whose snapshots load and match their card's sha256, and a message for each that does not."""
     folder = Path(folder) if folder is not None else exported_dir()
-    card_path = folder / "ganlab.json"
-    if not card_path.is_file():
-        return [], [f"{card_path.name} is missing: run `python -m training ganlab`"]
     try:
-        card = json.loads(card_path.read_text())
-        entries = card["runs"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        return [], [f"{card_path.name} cannot be read ({err})"]
+        card = load_lab_card(folder)
+    except CardError as err:
+        return [], [str(err)]
     runs, problems = [], []
-    for entry in entries:
-        path = folder / entry["file"]
+    for entry in card.runs:
+        path = folder / entry.file
         try:
-            blob = path.read_bytes()
-            if hashlib.sha256(blob).hexdigest() != entry["sha256"]:
-                problems.append(f"{entry['file']} does not match the sha256 in {card_path.name}")
-                continue
+            check_file(path, entry.sha256)
             with np.load(path) as f:
                 arrays = {k: f[k] for k in f.files}
-        except (OSError, ValueError, KeyError) as err:
-            problems.append(f"{entry['file']} cannot be loaded ({err})")
+        except ModelFileError as err:
+            problems.append(f"{err} (ganlab.json)")
             continue
-        runs.append(LabRun(entry["dataset"], entry["setting"], entry, arrays))
+        except (OSError, ValueError, KeyError) as err:
+            problems.append(f"{entry.file} cannot be loaded ({err})")
+            continue
+        runs.append(LabRun(entry, arrays))
     return runs, problems

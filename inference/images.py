@@ -45,7 +45,9 @@ def load_upload(data: bytes, name: str = "upload") -> np.ndarray:
                     "A digit needs far fewer: try a smaller image."
                 )
             if min(width, height) < MIN_SIDE:
-                raise ImageInputError(f"{name} is {width} x {height} pixels; a digit needs at least {MIN_SIDE} x {MIN_SIDE}.")
+                raise ImageInputError(
+                    f"{name} is {width} x {height} pixels; a digit needs at least {MIN_SIDE} x {MIN_SIDE}."
+                )
             img.seek(0)  # first frame of an animation
             img.load()
             gray = to_grayscale(img)

@@ -41,8 +41,3 @@ def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, kind: str = "linear"
     if kind == "slerp":
         return slerp(z0, z1, t)
     raise ValueError(f"kind must be 'linear' or 'slerp', got {kind!r}")
-
-
-def normal(n: int, dim: int, seed: int, scale: float = 1.0) -> np.ndarray:
-    """n codes from N(0, scale^2 I): the same seed gives the same codes in every model."""
-    return (np.random.default_rng(seed).standard_normal((n, dim)) * scale).astype(np.float32)

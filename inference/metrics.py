@@ -2,12 +2,12 @@
 likelihood (Frechet classifier distance and class accuracy).
 
 The Frechet distance between two Gaussians fitted to feature sets (Heusel et al. 2017, the
-"FID" with Inception features; here the shipped MNIST classifier's 128-d features):
+"FID" with Inception features; here a shipped MNIST classifier's 128-d features):
 
     d^2 = |mu_1 - mu_2|^2 + tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2))
 
-Lower is better; the train split against the test split is the floor a perfect model of
-the data could hope for with these sample sizes.
+Lower is better; real train digits against the test split, as many as the samples, are the
+floor a perfect model of the data could hope for.
 """
 
 from __future__ import annotations
@@ -15,16 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 
-IWAE_K = 200  # a VAE's importance samples per image, as for the test NLL in its card
-
-
-def nll_nats(model, binary_images: np.ndarray, seed: int = 0) -> np.ndarray:
-    """-log p(x) of each binary image, nats: exact for an autoregressive model (the chain rule;
-    the class summed out for a conditional one), the IWAE bound with IWAE_K samples for a VAE."""
-    x = np.asarray(binary_images, np.float32)
-    if hasattr(model, "log_likelihood"):
-        return -model.log_likelihood(x, k=IWAE_K, seed=seed)
-    return -model.log_prob(x)
+def nll_nats(model, binary_images: np.ndarray) -> np.ndarray:
+    """-log p(x) of each binary image, nats, through the model's own ``log_prob``: exact for an
+    autoregressive model (the chain rule; the class summed out for a conditional one), the IWAE bound
+    at the card's k for a VAE."""
+    return -model.log_prob(np.asarray(binary_images, np.float32))
 
 
 def _sqrtm_psd(a: np.ndarray) -> np.ndarray:
@@ -35,8 +30,11 @@ def _sqrtm_psd(a: np.ndarray) -> np.ndarray:
 def frechet_distance(features_1: np.ndarray, features_2: np.ndarray) -> float:
     """Squared Frechet distance between Gaussians fitted to two (N, F) feature sets."""
     f1, f2 = np.asarray(features_1, np.float64), np.asarray(features_2, np.float64)
-    mu1, mu2 = f1.mean(0), f2.mean(0)
-    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    return frechet_from_stats(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
+
+
+def frechet_from_stats(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
+    """The same distance from the two Gaussians' means and covariances (a bootstrap reuses the samples' own)."""
     # tr((S1 S2)^(1/2)) = tr((S1^(1/2) S2 S1^(1/2))^(1/2)), a symmetric PSD matrix: eigh, no complex parts
     root1 = _sqrtm_psd(s1)
     cross = np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ s2 @ root1), 0, None)).sum()
@@ -45,36 +43,72 @@ def frechet_distance(features_1: np.ndarray, features_2: np.ndarray) -> float:
 
 
 def sample_images(model, n: int, seed: int, labels: np.ndarray | None = None, batch: int = 250) -> np.ndarray:
-    """n images from any shipped model, in batches: (n, H, W) in [0, 1]."""
+    """n images from any generative model, in batches (batch b drawn with seed + its first index):
+    (n, H, W) in [0, 1]."""
     out = []
     for start in range(0, n, batch):
         m = min(batch, n - start)
-        kwargs = {} if labels is None else {"labels": labels[start : start + m]}
-        out.append(model.sample(m, seed=seed + start, **kwargs))
+        out.append(model.sample(m, seed + start, labels=None if labels is None else labels[start : start + m]))
     return np.concatenate(out)
 
 
-def sample_quality(
-    model, classifier, test_gray: np.ndarray, test_binary: np.ndarray, n: int = 1000, seed: int = 0
-) -> dict:
-    """FCD of n samples to the test split; for class-conditional models also the classifier's
-    agreement with the asked-for class (classes 0-9 in turn).
+def reference_kind(model) -> str:
+    """What a model's samples are compared with: binary samples with the fixed binary test split, the
+    others (pixel probabilities, intensities) with the grayscale split. Each against the data it models,
+    so no model pays for the binarization itself."""
+    return "fixed binary test split" if model.capabilities.sample_kind == "binary" else "grayscale test split"
 
-    Binary samples (autoregressive models) are compared with the fixed binary test split,
-    grayscale ones (GANs, decoded VAE means) with the grayscale test split: each against
-    the data it models, so no model pays for the binarization itself.
-    """
-    labels = np.arange(n) % 10 if getattr(model, "conditional", False) else None
-    images = sample_images(model, n, seed, labels)
-    logits, features = classifier.run(images)
-    binary = getattr(model, "sample_kind", "grayscale") == "binary"
-    reference = test_binary if binary else test_gray
-    result = {
-        "fcd": frechet_distance(features, classifier.features(reference)),
-        "fcd_reference": "fixed binary test split" if binary else "grayscale test split",
-        "fcd_samples": n,
-        "fcd_seed": seed,
-    }
-    if labels is not None:
-        result["class_accuracy"] = float((logits.argmax(1) == labels).mean())
-    return result
+
+# ---- comparing models: rank two only where their intervals separate them ---------------------------
+
+
+def fcd_order(a, b) -> int:
+    """-1 if a's samples are closer to the test digits than b's, 1 if farther, 0 if their 95% intervals overlap
+    (tied). ``a``, ``b``: inference.cards.SampleQuality from the same judge."""
+    lo_a, hi_a = a.fcd_interval or (a.fcd, a.fcd)
+    lo_b, hi_b = b.fcd_interval or (b.fcd, b.fcd)
+    return -1 if hi_a < lo_b else 1 if hi_b < lo_a else 0
+
+
+def nll_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean and 95% half-width of -log p(x) under a minus under b, paired over the same test images (nats):
+    the two models' per-image figures, so the digits' own spread cancels."""
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return float(d.mean()), float(1.96 * d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def chain(items: list[tuple[str, float, int]]) -> str:
+    """Models sorted by a figure, lower first, joined by '<' where the next one is separated from it and by
+    '≈' (tied) where not: items are (title, figure, order against the next: -1 separated, 0 tied)."""
+    text = ""
+    for i, (title, value, order) in enumerate(items):
+        text += f"{title} ({value:,.1f})"
+        if i < len(items) - 1:
+            text += " < " if order < 0 else " ≈ "
+    return text
+
+
+def fcd_ranking(qualities: dict[str, object]) -> str:
+    """{title: SampleQuality} -> the chain by FCD, lower first (see :func:`chain`)."""
+    ranked = sorted(qualities.items(), key=lambda kv: kv[1].fcd)
+    return chain(
+        [(t, q.fcd, fcd_order(q, ranked[i + 1][1]) if i + 1 < len(ranked) else 0) for i, (t, q) in enumerate(ranked)]
+    )
+
+
+def judges_disagree(by_judge: dict[str, dict[str, object]]) -> list[str]:
+    """Pairs of models two judges order oppositely, each with its intervals separating them: {judge: {title:
+    SampleQuality}} -> sentences. Pairs one judge separates and the other ties are not disagreements."""
+    judges = list(by_judge)
+    out = []
+    for i, j1 in enumerate(judges):
+        for j2 in judges[i + 1 :]:
+            common = sorted(set(by_judge[j1]) & set(by_judge[j2]))
+            for k, a in enumerate(common):
+                for b in common[k + 1 :]:
+                    o1 = fcd_order(by_judge[j1][a], by_judge[j1][b])
+                    o2 = fcd_order(by_judge[j2][a], by_judge[j2][b])
+                    if o1 * o2 < 0:
+                        first, second = (a, b) if o1 < 0 else (b, a)
+                        out.append(f"{j1} puts {first} ahead of {second}, {j2} the reverse")
+    return out

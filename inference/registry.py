@@ -1,34 +1,29 @@
 """The model registry on the app side: what is in exported/, what is usable, and loading it.
 
 A model is its card ``exported/<name>.json`` plus the ONNX files the card lists. A model
-whose card is unreadable, whose files are missing, or whose files do not match the sha256
-in its card is *unavailable*: it is listed with the reason, and the rest of the app works.
+whose card is unreadable or malformed, whose files are missing, or whose files do not match
+the sha256 in its card is *unavailable*: it is listed with the reason, and the rest of the
+app works.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from inference.autoencoder import Autoencoder
 from inference.autoregressive import GatedPixelCNN, PixelCNN, PixelRNN
+from inference.base import Capabilities, OnnxModel
+from inference.cards import CardError, ModelCard, is_model_card, parse_model_card, read_json
 from inference.classifier import Classifier
 from inference.gan import GAN
-from inference.base import OnnxModel
-from inference.runtime import ModelFileError, Network
+from inference.runtime import ModelFileError, check_file, load_network
 from inference.vae import VAE
 
 EXPORTED_DIR = Path(__file__).resolve().parent.parent / "exported"
 
-
-def exported_dir() -> Path:
-    """The folder models are read from: GENLAB_EXPORTED_DIR if set, else the repo's exported/."""
-    return Path(os.environ.get("GENLAB_EXPORTED_DIR") or EXPORTED_DIR)
-
-# card["architecture"] -> the class that runs it. A new model family adds one line here.
+# card.architecture -> the class that runs it. A new model family adds one line here.
 ARCHITECTURES: dict[str, type[OnnxModel]] = {
     "autoencoder": Autoencoder,
     "vae": VAE,
@@ -39,6 +34,13 @@ ARCHITECTURES: dict[str, type[OnnxModel]] = {
     "classifier": Classifier,
 }
 
+FAMILY_ORDER = ("autoencoder", "latent-variable", "autoregressive", "implicit", "flow", "classifier")
+
+
+def exported_dir() -> Path:
+    """The folder models are read from: GENLAB_EXPORTED_DIR if set, else the repo's exported/."""
+    return Path(os.environ.get("GENLAB_EXPORTED_DIR") or EXPORTED_DIR)
+
 
 class ModelUnavailable(RuntimeError):
     """A model cannot be used; the message says which and why, fit for the page."""
@@ -47,7 +49,7 @@ class ModelUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    card: dict | None
+    card: ModelCard | None
     problem: str | None = None  # None when the model can be loaded
 
     @property
@@ -56,43 +58,52 @@ class ModelEntry:
 
     @property
     def title(self) -> str:
-        return (self.card or {}).get("title", self.name)
+        return self.card.title if self.card else self.name
 
+    @property
+    def capabilities(self) -> Capabilities | None:
+        """What the model can do, from its class and card; None if the card is unusable."""
+        if self.card is None or self.card.architecture not in ARCHITECTURES:
+            return None
+        return ARCHITECTURES[self.card.architecture].capabilities_of(self.card)
 
-def _check(name: str, card: dict, folder: Path) -> str | None:
-    """Why the model cannot be used, or None."""
-    if card.get("architecture") not in ARCHITECTURES:
-        return f"unknown architecture {card.get('architecture')!r} (this app knows {', '.join(ARCHITECTURES)})"
-    for role, net in card["networks"].items():
-        path = folder / net["file"]
-        if not path.is_file():
-            return f"its {role} file {net['file']} is missing"
-        if hashlib.sha256(path.read_bytes()).hexdigest() != net.get("sha256"):
-            return f"its {role} file {net['file']} does not match the sha256 in its card (changed or corrupt)"
-    return None
+    @property
+    def display_order(self) -> tuple:
+        family = self.card.family if self.card else ""
+        return (FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER), self.title)
 
 
 def _entry(card_path: Path) -> ModelEntry | None:
     """The checked entry for one card file; None if the file is some other kind of card."""
     name = card_path.stem
     try:
-        card = json.loads(card_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return ModelEntry(name, None, f"its card {card_path.name} cannot be read ({err})")
-    if not isinstance(card, dict) or "networks" not in card:
-        return None  # another kind of card (a study's results), not a model
+        raw = read_json(card_path)
+    except CardError as err:
+        return ModelEntry(name, None, f"its card {err}")
+    if not is_model_card(raw):
+        return None  # a study's card (density, ganlab, features), not a model
     try:
-        problem = _check(name, card, card_path.parent)
-    except (KeyError, TypeError, AttributeError) as err:
-        problem = f"its card {card_path.name} is incomplete ({type(err).__name__}: {err})"
-    return ModelEntry(name, card, problem)
+        card = parse_model_card(raw, card_path.name)
+    except CardError as err:
+        return ModelEntry(name, None, f"its card is malformed ({err})")
+    if card.architecture not in ARCHITECTURES:
+        return ModelEntry(
+            name, card, f"unknown architecture {card.architecture!r} (this app knows {', '.join(ARCHITECTURES)})"
+        )
+    try:
+        for role, net in card.networks.items():
+            check_file(card_path.parent / net.file, net.sha256, role)
+    except ModelFileError as err:
+        return ModelEntry(name, card, str(err))
+    return ModelEntry(name, card)
 
 
 def scan(folder: Path | None = None) -> dict[str, ModelEntry]:
-    """Every model card in ``folder`` (default: :func:`exported_dir`), checked: name -> entry."""
+    """Every model card in ``folder`` (default: :func:`exported_dir`), checked: name -> entry, in display order
+    (family by family, then by title)."""
     folder = Path(folder) if folder is not None else exported_dir()
-    entries = (_entry(path) for path in sorted(folder.glob("*.json")))
-    return {e.name: e for e in entries if e is not None}
+    entries = [e for e in (_entry(path) for path in sorted(folder.glob("*.json"))) if e is not None]
+    return {e.name: e for e in sorted(entries, key=lambda e: e.display_order)}
 
 
 def scan_one(name: str, folder: Path | None = None) -> ModelEntry:
@@ -109,19 +120,18 @@ def load_model(name: str, folder: Path | None = None, threads: int | None = None
     entry = scan_one(name, folder)
     if not entry.available:
         raise ModelUnavailable(f"{entry.title} is unavailable: {entry.problem}.")
-    card = entry.card
-    networks = {}
+    return model_from_card(entry.card, folder, threads)
+
+
+def model_from_card(card: ModelCard, folder: Path, threads: int | None = None) -> OnnxModel:
+    """The app-side model for a card whose networks lie in ``folder`` (also before the card is written)."""
     try:
-        for role, spec in card["networks"].items():
-            # A step network computes one pixel: tiny work per call, where a thread pool's
-            # wake-up costs more than it saves.
-            net = Network(folder / spec["file"], spec["sha256"], 1 if "step" in role else threads)
-            expected = [i["name"] for i in spec["inputs"]], [o["name"] for o in spec["outputs"]]
-            if (net.input_names, net.output_names) != expected:
-                raise ModelFileError(f"{spec['file']} has inputs/outputs {net.input_names}/{net.output_names}, card says {expected[0]}/{expected[1]}")
-            networks[role] = net
+        # A step network computes one pixel: tiny work per call, where a thread pool's wake-up costs more
+        # than it saves.
+        networks = {
+            role: load_network(folder, spec, 1 if "step" in role else threads, role)
+            for role, spec in card.networks.items()
+        }
     except ModelFileError as err:
-        raise ModelUnavailable(f"{entry.title} is unavailable: {err}.") from err
-    return ARCHITECTURES[card["architecture"]](card, networks)
-
-
+        raise ModelUnavailable(f"{card.title} is unavailable: {err}.") from err
+    return ARCHITECTURES[card.architecture](card, networks)

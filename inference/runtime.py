@@ -47,16 +47,55 @@ class ModelFileError(RuntimeError):
 MAX_BATCH = 256  # rows per onnxruntime call; bounds every session's memory arena
 
 
+# (path, size, mtime) -> sha256: each file is hashed once per process, however often it is checked or loaded
+_hashes: dict[tuple[str, int, int], str] = {}
+_hashes_lock = threading.Lock()
+
+
+def _sha256(path: Path, blob: bytes | None = None) -> str:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _hashes_lock:
+        known = _hashes.get(key)
+    if known is None:
+        known = hashlib.sha256(path.read_bytes() if blob is None else blob).hexdigest()
+        with _hashes_lock:
+            _hashes[key] = known
+    return known
+
+
+def check_file(path: Path, expected_sha256: str, role: str = "") -> None:
+    """ModelFileError unless the file is there and matches its card's sha256."""
+    path = Path(path)
+    what = f"its {role} file {path.name}" if role else path.name
+    if not path.is_file():
+        raise ModelFileError(f"{what} is missing")
+    if _sha256(path) != expected_sha256:
+        raise ModelFileError(f"{what} does not match the sha256 in its card (changed or corrupt)")
+
+
+def load_network(folder: Path, spec, threads: int | None = None, role: str = "") -> Network:
+    """The one way a network listed in a card is loaded: the file checked against its sha256, and its
+    input and output names against the card's (``spec``: an inference.cards.NetworkSpec)."""
+    net = Network(Path(folder) / spec.file, spec.sha256, threads, role)
+    if (net.input_names, net.output_names) != (spec.input_names, spec.output_names):
+        raise ModelFileError(
+            f"{spec.file} has inputs/outputs {net.input_names}/{net.output_names}, "
+            f"its card says {spec.input_names}/{spec.output_names}"
+        )
+    return net
+
+
 class Network:
     """One ONNX graph: named float32 inputs in, a dict of named outputs back."""
 
-    def __init__(self, path: Path, expected_sha256: str | None = None, threads: int | None = None):
+    def __init__(self, path: Path, expected_sha256: str | None = None, threads: int | None = None, role: str = ""):
         path = Path(path)
-        if not path.is_file():
+        if expected_sha256 is not None:
+            check_file(path, expected_sha256, role)
+        elif not path.is_file():
             raise ModelFileError(f"{path.name} is missing")
         blob = path.read_bytes()
-        if expected_sha256 is not None and hashlib.sha256(blob).hexdigest() != expected_sha256:
-            raise ModelFileError(f"{path.name} does not match the sha256 in its model card (changed or corrupt)")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
@@ -80,9 +119,9 @@ class Network:
         arrays = [np.ascontiguousarray(x, dtype=np.float32) for x in inputs]
         n = len(arrays[0]) if arrays and arrays[0].ndim else 0
         if n <= MAX_BATCH or any(a.ndim == 0 or len(a) != n for a in arrays):
-            outputs = self.session.run(None, dict(zip(self.input_names, arrays)))
-            return dict(zip(self.output_names, outputs))
-        parts = [self.session.run(None, {k: a[s : s + MAX_BATCH] for k, a in zip(self.input_names, arrays)})
+            outputs = self.session.run(None, dict(zip(self.input_names, arrays, strict=True)))
+            return dict(zip(self.output_names, outputs, strict=True))
+        parts = [self.session.run(None, {k: a[s : s + MAX_BATCH] for k, a in zip(self.input_names, arrays, strict=True)})
                  for s in range(0, n, MAX_BATCH)]  # fmt: skip
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(self.output_names)}
 

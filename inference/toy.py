@@ -94,7 +94,7 @@ def _rings(k: int = 2000) -> np.ndarray:
     radii = np.array([1.0, 2.5])
     counts = np.round(k * radii / radii.sum()).astype(int)  # points per ring in proportion to its length
     rings = []
-    for r, c in zip(radii, counts):
+    for r, c in zip(radii, counts, strict=True):
         a = np.linspace(0, 2 * math.pi, c, endpoint=False)
         rings.append(r * np.stack([np.cos(a), np.sin(a)], 1))
     return np.concatenate(rings)

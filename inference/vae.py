@@ -2,80 +2,68 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from inference.base import OnnxModel, as_batch, bernoulli_log_prob, sigmoid
+from inference.autoencoder import Autoencoder
+from inference.base import as_batch
+from inference.numeric import bernoulli_log_prob, diagonal_gaussian_log_prob, log_mean_exp
 
-LOG_2PI = math.log(2 * math.pi)
+DEFAULT_IWAE_K = 200  # where a card does not say which k its figures use
 
 
-class VAE(OnnxModel):
+class VAE(Autoencoder):
     has_prior = True
-    sample_kind = "grayscale"  # decoded pixel probabilities
 
     @property
-    def latent_dim(self) -> int:
-        return int(self.card["config"]["z_dim"])
+    def iwae_k(self) -> int:
+        """The importance samples of the card's likelihood figures, so live figures match the card's."""
+        return int(self.card.metrics.iwae_k or DEFAULT_IWAE_K)
 
-    def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, H, W) images in [0, 1] -> mu, logvar of q(z|x), each (N, D)."""
         out = self.networks["encoder"](as_batch(x, self.image_size))
         return out["mu"], out["logvar"]
 
-    def decode_logits(self, z: np.ndarray) -> np.ndarray:
-        return self.networks["decoder"](np.asarray(z, np.float32))["logits"][:, 0]
-
-    def decode(self, z: np.ndarray) -> np.ndarray:
-        """(N, D) latents -> (N, H, W) Bernoulli means of p(x|z)."""
-        return sigmoid(self.decode_logits(z))
-
-    def reconstruct(self, x: np.ndarray) -> np.ndarray:
-        """Decode the posterior mean: the most typical reconstruction."""
-        mu, _ = self.encode(x)
-        return self.decode(mu)
-
-    def reconstruction_error(self, x: np.ndarray) -> np.ndarray:
-        """Binary cross-entropy of the posterior-mean reconstruction, nats per image."""
-        x = as_batch(x, self.image_size)[:, 0]
-        mu, _ = self.encode(x)
-        return -bernoulli_log_prob(self.decode_logits(mu), x)
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """The posterior mean: the most typical code of an image."""
+        return self.posterior(x)[0]
 
     def random_latents(self, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
         """z ~ N(0, temperature^2 I): the prior, sharpened (< 1) or widened (> 1)."""
         eps = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return temperature * eps
 
-    def sample(self, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
-        return self.decode(self.random_latents(n, seed, temperature))
-
-    def _log_weights(self, x: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """log p(x, z_i) - log q(z_i | x) for k posterior samples: (k, N), and the KL terms."""
+    def _log_weights(self, x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+        """log p(x, z_i) - log q(z_i | x) for k posterior samples: (k, N)."""
         x = as_batch(x, self.image_size)
-        mu, logvar = self.encode(x)  # (N, D)
-        std = np.exp(0.5 * logvar)
+        mu, logvar = self.posterior(x)  # (N, D)
         eps = rng.standard_normal((k, *mu.shape)).astype(np.float32)  # (k, N, D)
-        z = mu + eps * std
-        log_q = (-0.5 * (eps**2 + LOG_2PI) - 0.5 * logvar).sum(-1)
-        log_p_z = (-0.5 * (z**2 + LOG_2PI)).sum(-1)
+        z = mu + eps * np.exp(0.5 * logvar)
+        log_q = diagonal_gaussian_log_prob(eps, 0.0) - 0.5 * logvar.sum(-1)  # z = mu + std * eps
+        log_p_z = diagonal_gaussian_log_prob(z, 0.0)
         logits = self.decode_logits(z.reshape(-1, mu.shape[1]))  # (k*N, H, W)
         x_rep = np.broadcast_to(x[:, 0], (k, *x.shape[:1], *x.shape[2:])).reshape(logits.shape)
         log_px_z = bernoulli_log_prob(logits, x_rep).reshape(k, -1)
-        return log_px_z + log_p_z - log_q, log_px_z
+        return log_px_z + log_p_z - log_q
 
-    def elbo(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
-        """One-sample ELBO per image, nats (analytic KL, as in training)."""
+    def elbo_terms(self, x: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """One-sample E_q[log p(x|z)] and the analytic KL(q(z|x) || p(z)) per image, nats (as in training)."""
         x = as_batch(x, self.image_size)
-        mu, logvar = self.encode(x)
+        mu, logvar = self.posterior(x)
         eps = np.random.default_rng(seed).standard_normal(mu.shape).astype(np.float32)
         logits = self.decode_logits(mu + eps * np.exp(0.5 * logvar))
         kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar).sum(1)
-        return bernoulli_log_prob(logits, x[:, 0]) - kl
+        return bernoulli_log_prob(logits, x[:, 0]), kl
 
-    def log_likelihood(self, x: np.ndarray, k: int = 200, seed: int = 0, chunk: int = 50) -> np.ndarray:
-        """IWAE estimate of log p(x) per image with k importance samples, nats (a lower bound)."""
+    def elbo(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
+        """One-sample ELBO per image, nats."""
+        log_px_z, kl = self.elbo_terms(x, seed)
+        return log_px_z - kl
+
+    def log_prob(self, x: np.ndarray, *, k: int | None = None, seed: int = 0, chunk: int = 50) -> np.ndarray:
+        """IWAE estimate of log p(x) per image with k importance samples (default: the card's), nats: a lower
+        bound that tightens as k grows (Burda et al. 2016)."""
+        k = self.iwae_k if k is None else int(k)
         rng = np.random.default_rng(seed)
-        log_w = np.concatenate([self._log_weights(x, min(chunk, k - s), rng)[0] for s in range(0, k, chunk)])
-        top = log_w.max(0)
-        return top + np.log(np.exp(log_w - top).sum(0)) - math.log(k)
+        log_w = np.concatenate([self._log_weights(x, min(chunk, k - s), rng) for s in range(0, k, chunk)])
+        return log_mean_exp(log_w, axis=0)

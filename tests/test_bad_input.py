@@ -63,14 +63,25 @@ def test_unusual_but_valid_images_are_reconstructed(mode):
 
 def test_hand_made_link_values_are_checked():
     at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update({"model": "no_such_model", "n": "100000", "seed": "-3", "temperature": "99"})
+    at.query_params.update({"model": "no_such_model", "n": "100000", "seed": "-3", "temperature_latent-variable": "99"})
     at.run()
     at.switch_page("app_pages/sample.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert 1 <= at.sidebar.slider(key="n").value <= 64
     assert 0 <= at.sidebar.number_input(key="seed").value
-    assert 0.1 <= at.sidebar.slider(key="temperature").value <= 2.0
+    assert 0.1 <= at.sidebar.slider(key="temperature_latent-variable").value <= 2.0
     assert at.sidebar.selectbox(key="model").value != "no_such_model"
+
+
+@pytest.mark.parametrize("given", ["pixelcnn", "PixelCNN"])
+def test_a_link_names_its_model_by_name_or_by_title(given):
+    """The README's links say /sample?model=pixelcnn; a link copied from the address bar says the title."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"model": given, "n": "4"})
+    at.run()
+    at.switch_page("app_pages/sample.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.selectbox(key="model").value == "pixelcnn"
 
 
 def test_out_of_range_session_values_are_clamped():

@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # see pyproject.toml: the inner loop is -m 'not slow'
+
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -129,7 +131,9 @@ def check(pg, name: str, images: int = 0, charts: int = 0) -> None:
     pg.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     assert pg.locator('[data-testid="stException"]').count() == 0, f"{name}: an exception is shown"
     assert pg.locator('[data-testid="stImage"] img').count() >= images, f"{name}: expected {images}+ images"
-    charts_shown = pg.locator('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"], canvas.marks').count()
+    charts_shown = pg.locator(
+        '[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"], canvas.marks'
+    ).count()
     assert charts_shown >= charts, f"{name}: expected {charts}+ charts"
 
 
@@ -148,12 +152,11 @@ def test_deep_link_first_after_start_keeps_navigation(page, tmp_path):
     Streamlit treats the app as a legacy multipage app until the entry point has run once, so a deep
     link opened first after a start runs pages/sample.py on its own: no set_page_config, and a
     sidebar of file names instead of the navigation below. The module's shared server may already
-    have run the entry point, hence a server of this test's own. (The link names the model by its
-    title, as the app's own links do: a select box bound to the URL with a format_func reads and
-    writes what it shows, so `model=pixelcnn` would fall back to the default model.)
+    have run the entry point, hence a server of this test's own. The link names the model as the
+    README's links do, by its name.
     """
     with streamlit_server(tmp_path / "server.log", wait_healthy=False) as url:
-        open_page(page, url, "sample?model=PixelCNN&seed=7&n=4")
+        open_page(page, url, "sample?model=pixelcnn&seed=7&n=4")
         check(page, "deep_link_first")
         nav = page.get_by_test_id("stSidebarNav")
         for title in ("Home", "Sample", "Compare models", "Density in 1-D", "GAN lab"):
@@ -162,7 +165,7 @@ def test_deep_link_first_after_start_keeps_navigation(page, tmp_path):
         assert page.locator("h1").filter(has_text="Sample").count() == 1
         assert page.get_by_role("combobox", name="Model").input_value() == "PixelCNN"
         assert page.get_by_label("Seed", exact=True).input_value() == "7"
-        assert "model=PixelCNN" in page.url and "seed=7" in page.url, "the link's settings are kept"
+        assert "model=pixelcnn" in page.url and "seed=7" in page.url, "the link's settings are kept"
 
 
 def test_home(page, app_url):
@@ -186,7 +189,9 @@ def test_reconstruct_upload_and_draw(page, app_url):
     check(page, "reconstruct", images=4)
     page.get_by_text("Upload", exact=True).first.click()
     settle(page)
-    page.locator('input[type="file"]').set_input_files({"name": "one.png", "mimeType": "image/png", "buffer": digit_png()})
+    page.locator('input[type="file"]').set_input_files(
+        {"name": "one.png", "mimeType": "image/png", "buffer": digit_png()}
+    )
     settle(page)
     check(page, "reconstruct_upload", images=4)
     page.locator('input[type="file"]').set_input_files(

@@ -1,6 +1,5 @@
 """Density estimation: exact densities integrate to 1, ONNX matches PyTorch, EM climbs, the targets."""
 
-import json
 import math
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from inference.toy import TOYS, TOYS_1D, Toy1D
 from training.studies.density import load_density_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
-CARD = json.loads((REPO / "exported" / "density.json").read_text())
-EXACT_2D = [(d, k) for d, e in CARD["datasets_2d"].items() for k in e["models"] if k != "vae"]
+CARD = density.load_density_card(REPO / "exported")
+EXACT_2D = [(d, k) for d, e in CARD.datasets_2d.items() for k in e.models if k != "vae"]
 
 
 def test_true_log_density_against_closed_forms():
@@ -39,24 +38,24 @@ def test_toy_densities_integrate_to_one(name):
 
 @pytest.mark.parametrize("dataset,kind", EXACT_2D)
 def test_exact_model_densities_integrate_to_one(dataset, kind):
-    model = density.TrainedDensity(kind, CARD["datasets_2d"][dataset]["models"][kind])
+    model = density.TrainedDensity(kind, CARD.datasets_2d[dataset].models[kind])
     ticks, values = density.grid_log_density(model.log_prob, 500, extent=8.0)
     assert np.exp(values).sum() * (ticks[1] - ticks[0]) ** 2 == pytest.approx(1.0, abs=0.02)
 
 
-@pytest.mark.parametrize("dataset", list(CARD["datasets_1d"]))
+@pytest.mark.parametrize("dataset", list(CARD.datasets_1d))
 def test_1d_flow_integrates_to_one(dataset):
-    flow = density.TrainedDensity("flow", CARD["datasets_1d"][dataset]["flow"])
+    flow = density.TrainedDensity("flow", CARD.datasets_1d[dataset].flow)
     x = np.linspace(-40, 40, 80_001, dtype=np.float32)
     assert np.trapezoid(np.exp(flow.log_prob(x[:, None])), x) == pytest.approx(1.0, abs=0.02)
 
 
 def all_stems():
-    for d, e in CARD["datasets_2d"].items():
-        for k in e["models"]:
-            yield f"{d}_{k}", e["models"][k]
-    for d, e in CARD["datasets_1d"].items():
-        yield f"1d_{d}_flow", e["flow"]
+    for d, e in CARD.datasets_2d.items():
+        for k in e.models:
+            yield f"{d}_{k}", e.models[k]
+    for d, e in CARD.datasets_1d.items():
+        yield f"1d_{d}_flow", e.flow
 
 
 @pytest.mark.parametrize("stem,entry", list(all_stems()), ids=lambda v: v if isinstance(v, str) else "")
@@ -66,7 +65,7 @@ def test_onnx_parity_for_every_density_network(stem, entry):
     model = load_density_checkpoint(REPO / "checkpoints" / "density" / f"{stem}.pt")
     rng = np.random.default_rng(0)
     for role, net in model.networks().items():
-        session = Network(REPO / "exported" / entry["networks"][role]["file"], entry["networks"][role]["sha256"])
+        session = Network(REPO / "exported" / entry.networks[role].file, entry.networks[role].sha256)
         width = net.example_inputs[0].shape[1]
         x = rng.standard_normal((7, width)).astype(np.float32)  # a batch size the export never saw
         if role == "sample" and width > 2 and "mixture" in stem:
@@ -77,7 +76,7 @@ def test_onnx_parity_for_every_density_network(stem, entry):
             want = net.module(torch.tensor(x))
         want = want if isinstance(want, tuple) else (want,)
         got = session(x)
-        for name, w in zip(session.output_names, want):
+        for name, w in zip(session.output_names, want, strict=True):
             np.testing.assert_allclose(got[name], w.numpy(), atol=1e-4, rtol=1e-4)
 
 
@@ -88,14 +87,14 @@ def test_em_log_likelihood_never_decreases():
 
 
 def test_flow_targets_within_0_2_nats_of_the_truth():
-    for dataset, entry in CARD["datasets_2d"].items():
-        gap = entry["true_held_out_ll"] - entry["models"]["flow"]["held_out_ll"]
+    for dataset, entry in CARD.datasets_2d.items():
+        gap = entry.true_held_out_ll - entry.models["flow"].held_out_ll
         assert gap <= 0.2, f"{dataset}: the flow is {gap:.3f} nats below the true density"
 
 
 def test_flows_sample_where_the_density_is():
-    for dataset in CARD["datasets_2d"]:
-        flow = density.TrainedDensity("flow", CARD["datasets_2d"][dataset]["models"]["flow"])
+    for dataset in CARD.datasets_2d:
+        flow = density.TrainedDensity("flow", CARD.datasets_2d[dataset].models["flow"])
         samples = flow.sample(2000, seed=0)
         ll = TOYS[dataset].log_density(samples)
         held = TOYS[dataset].log_density(TOYS[dataset].sample(2000, 1))
@@ -104,7 +103,12 @@ def test_flows_sample_where_the_density_is():
 
 @pytest.mark.parametrize(
     "text,message",
-    [("1, 2, nan, 4, 5, 6, 7, 8, 9, 10, 11", "NaN"), ("1\n2\nthree\n4", "line 3"), ("1, 2, 3", "too few"), ("5\n" * 20, "same")],
+    [
+        ("1, 2, nan, 4, 5, 6, 7, 8, 9, 10, 11", "NaN"),
+        ("1\n2\nthree\n4", "line 3"),
+        ("1, 2, 3", "too few"),
+        ("5\n" * 20, "same"),
+    ],
 )
 def test_bad_user_values_are_explained(text, message):
     with pytest.raises(density.DataInputError, match=message):

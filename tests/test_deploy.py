@@ -17,9 +17,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("GENLAB_DEPLOY_CHECK") != "1", reason="set GENLAB_DEPLOY_CHECK=1 to install requirements.txt into a fresh venv"
-)
+pytestmark = [
+    pytest.mark.slow,  # see pyproject.toml: the inner loop is -m 'not slow'
+    pytest.mark.skipif(
+        os.environ.get("GENLAB_DEPLOY_CHECK") != "1",
+        reason="set GENLAB_DEPLOY_CHECK=1 to install requirements.txt into a fresh venv",
+    ),
+]
 
 
 def test_app_runs_from_requirements_txt_alone(tmp_path):

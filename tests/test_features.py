@@ -1,6 +1,5 @@
 """The few-label study: balanced reproducible subsets, its card, ONNX parity, the targets."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +28,18 @@ def test_label_subsets_are_balanced_and_reproducible():
         balanced_subset(labels, 15, seed=0)
 
 
+@pytest.mark.slow
 def test_the_study_on_tiny_data_writes_every_field(tmp_path):
     ck, ex = tmp_path / "ck", tmp_path / "ex"
     for model in ("ae", "vae"):
         assert main(["train", model, "--data", "digits", "--epochs", "1", "--checkpoint-dir", str(ck)]) == 0
     args = ["features", "--data", "digits", "--checkpoint-dir", str(ck), "--export-dir", str(ex)]
     assert main([*args, "--labels", "10", "50", "--seeds", "2", "--steps", "3"]) == 0
-    card = json.loads((ex / "features.json").read_text())
-    assert {"kind", "methods", "data", "protocol", "results", "table", "headline", "classifiers", "seconds"} <= card.keys()
-    assert len(card["results"]) == 2 * 2 * len(METHODS)
-    assert {row["method"] for row in card["table"]} == set(METHODS)
-    assert set(card["classifiers"]) == set(METHODS)
-    assert card["headline"]["labels"] == 10 and card["headline"]["best_pretrained"] in METHODS
+    card = load_study(ex)  # parsed and checked as the app reads it: every field present and typed
+    assert len(card.results) == 2 * 2 * len(METHODS)
+    assert {row["method"] for row in card.table} == set(METHODS)
+    assert set(card.classifiers) == set(METHODS)
+    assert card.headline["labels"] == 10 and card.headline["best_pretrained"] in METHODS
     nets, problems = load_classifiers(card, ex)
     assert not problems and set(nets) == set(METHODS)
 
@@ -56,15 +55,15 @@ def test_exported_classifiers_match_pytorch():
     ae, _ = load_checkpoint(REPO / "checkpoints" / "ae.pt")
     vae, _ = load_checkpoint(REPO / "checkpoints" / "vae.pt")
     test = torch.tensor(load_test_digits().binary[:7], dtype=torch.float32)[:, None]
-    for method, info in card["classifiers"].items():
-        model = build(method, ae, vae, 28, info["seed"])
+    for method, info in card.classifiers.items():
+        model = build(method, ae, vae, 28, info.seed)
         state = torch.load(REPO / "checkpoints" / "features" / f"{method}.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(state)
         with torch.no_grad():
             want = model.eval()(test).numpy()
         got = nets[method](test.numpy())["logits"]
         np.testing.assert_allclose(got, want, atol=1e-4, err_msg=method)
-    for method, net in nets.items():  # and every file runs, batch sizes it never saw included
+    for net in nets.values():  # and every file runs, batch sizes it never saw included
         out = net(np.zeros((5, 1, 28, 28), np.float32))["logits"]
         assert out.shape == (5, 10)
         p = classify(net, load_test_digits().binary[0])
@@ -73,7 +72,7 @@ def test_exported_classifiers_match_pytorch():
 
 def test_the_headline_target_or_its_explanation():
     card = load_study()
-    head = card["headline"]
+    head = card.headline
     assert head["labels"] == 100
     # The target: the best pretrained method beats raw pixels by 5 points with 100 labels, or the
     # page explains, with the figures, why it does not.

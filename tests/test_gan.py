@@ -1,5 +1,6 @@
 """GANs, the classifier that judges samples, the Frechet classifier distance, and the GAN lab."""
 
+import functools
 import json
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def test_classifier_meets_its_target():
     assert card("classifier")["metrics"]["test_accuracy"] >= 0.97
     digits = load_test_digits()
     predicted = load_model("classifier").predict(digits.gray(np.arange(500)))
-    assert (predicted == digits.labels).mean() == pytest.approx(card("classifier")["metrics"]["test_accuracy"], abs=0.003)
+    assert (predicted == digits.labels).mean() == pytest.approx(
+        card("classifier")["metrics"]["test_accuracy"], abs=0.003
+    )
 
 
 @pytest.mark.parametrize("name", ["dcgan", "cgan"])
@@ -75,19 +78,41 @@ def test_the_class_input_changes_the_conditional_generator():
     assert (classifier.predict(sevens) == 7).mean() >= 0.8
 
 
+# The quality bars, recomputed from the shipped ONNX files (one seed of 1,000 samples, the CNN judge, the
+# grayscale test split), not read from the cards: a stale card cannot pass them.
+N = 1000
+
+
+@functools.cache
+def judged(name: str) -> tuple[float, float | None]:
+    """FCD of N samples (seed 0) to the grayscale test split, and for a conditional model its class accuracy."""
+    judge, model = load_model("classifier"), load_model(name)
+    labels = np.arange(N) % 10 if model.conditional else None
+    logits, features = judge.run(model.sample(N, 0, labels=labels))
+    fcd = frechet_distance(features, judge.features(load_test_digits().gray(np.arange(500))))
+    return fcd, None if labels is None else float((logits.argmax(1) == labels).mean())
+
+
+@functools.cache
+def floor() -> float:
+    """N real train digits against the test split: what real digits score with as many images."""
+    from training import data as data_lib
+
+    train = data_lib.load("mnist5k").train.images
+    real = train[np.random.default_rng(0).choice(len(train), N, replace=False)] / np.float32(255)
+    judge = load_model("classifier")
+    return frechet_distance(judge.features(real), judge.features(load_test_digits().gray(np.arange(500))))
+
+
 def test_conditional_gan_meets_its_targets():
-    floor = card("classifier")["metrics"]["sample_quality"]["fcd_floor_grayscale"]
-    cgan = card("cgan")["metrics"]["sample_quality"]
-    vae = card("vae")["metrics"]["sample_quality"]
-    assert cgan["class_accuracy"] >= 0.90, "samples classified as the class asked for"
-    assert floor < cgan["fcd"] < vae["fcd"], "the conditional GAN's samples are closer to the test digits than the VAE's"
+    fcd, accuracy = judged("cgan")
+    assert accuracy >= 0.85, "samples classified as the class asked for"
+    # 10%: well beyond the spread of FCD over sample seeds at 1,000 samples (a few percent, the cards' fcd_std)
+    assert floor() < fcd < 0.9 * judged("vae")[0], "the conditional GAN's samples are closer to the test digits"
 
 
 def test_dcgan_beats_the_vae():
-    floor = card("classifier")["metrics"]["sample_quality"]["fcd_floor_grayscale"]
-    dcgan = card("dcgan")["metrics"]["sample_quality"]
-    vae = card("vae")["metrics"]["sample_quality"]
-    assert floor < dcgan["fcd"] < vae["fcd"], "the DCGAN's samples are closer to the test digits than the VAE's"
+    assert floor() < judged("dcgan")[0] < 0.9 * judged("vae")[0], "the DCGAN's samples are closer to the test digits"
 
 
 def test_gan_lab_snapshots_show_mode_collapse_beside_a_stable_run():
@@ -95,8 +120,8 @@ def test_gan_lab_snapshots_show_mode_collapse_beside_a_stable_run():
     assert not problems
     by_key = {(r.dataset, r.setting): r for r in runs}
     stable, collapse = by_key[("ring8", "stable")], by_key[("ring8", "collapse")]
-    assert stable.summary["modes_covered"] >= 7
-    assert collapse.summary["modes_covered"] <= 3
+    assert stable.card.modes_covered >= 7
+    assert collapse.card.modes_covered <= 3
     frame = stable.frame(len(stable.steps) - 1)
     assert frame["d_grid"].shape == (48, 48) and ((0 <= frame["d_grid"]) & (frame["d_grid"] <= 1)).all()
     assert frame["fake"].shape == (512, 2) and frame["g_mesh"].shape[-1] == 2

@@ -52,13 +52,11 @@ def test_a_test_digit_survives_the_round_trip():
     assert np.abs(again - digit / 255).mean() < 0.08
 
 
-@pytest.mark.parametrize(
-    "mode", ["RGBA", "LA", "P", "I;16", "CMYK", "RGB", "1", "F"]
-)
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "I;16", "CMYK", "RGB", "1", "F"])
 def test_image_modes_are_converted(mode):
     base = Image.fromarray(drawn_seven())
     if mode == "I;16":
-        image = Image.fromarray((np.asarray(base).astype(np.uint16) * 257))
+        image = Image.fromarray(np.asarray(base).astype(np.uint16) * 257)
         assert image.mode.startswith("I")
         data = png(image)
     elif mode == "RGBA":  # transparent paper, opaque black ink: the usual drawing-app export
@@ -117,7 +115,10 @@ BAD_INPUTS = {
     "bomb.png": (bomb_png(), "megapixels"),
     "tiny.png": (png(Image.new("L", (1, 1), 255)), "at least"),
     "notes.png": (b"just some text, not a picture\n" * 20, "not an image"),
-    "drawing.svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><circle r="9"/></svg>', "not an image"),
+    "drawing.svg": (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><circle r="9"/></svg>',
+        "not an image",
+    ),
     "blank.png": (png(Image.new("L", (64, 64), 255)), "no digit"),
     "huge.png": (b"\x89PNG" + b"\x00" * (img.MAX_UPLOAD_BYTES + 1), "limit"),
 }

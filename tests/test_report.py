@@ -40,7 +40,7 @@ def test_a_changed_card_changes_the_report(tmp_path):
     card["training"]["seconds"] += 3600
     (tmp_path / "vae.json").write_text(json.dumps(card))
     after = report.report(tmp_path)
-    assert f"{card['metrics']['nll_nats']:.2f} (" in after and f"{card['metrics']['nll_nats']:.2f} (" not in before
+    assert f"{card['metrics']['nll_nats']:.2f} ±" in after and f"{card['metrics']['nll_nats']:.2f} ±" not in before
     assert report.total_hours(tmp_path) == pytest.approx(report.total_hours(EXPORTED) + 1.0)
 
 

@@ -1,8 +1,8 @@
 """Command line: ``python -m training {list,train,export,evaluate,data,ganlab,features,density,report,all}``.
 
-    python -m training train vae --epochs 200 --seed 0
-    python -m training export vae
-    python -m training all              # retrain and re-export every shipped model
+python -m training train vae --epochs 200 --seed 0
+python -m training export vae
+python -m training all              # retrain and re-export every shipped model
 """
 
 from __future__ import annotations
@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
         if export_dir:
             p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
 
+    def add_protocol(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--quick",
+            action="store_true",
+            help="a small evaluation (200 samples, 2 seeds, IWAE k = 4 and 8) for smoke tests; the shipped cards use the full one",
+        )
+
     def add_train_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--epochs", type=int, default=None, help="default: the model's recipe")
         p.add_argument("--data", type=_data_spec, default="mnist5k", help="mnist5k | digits | idx:PATH")
@@ -50,12 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export a checkpoint to ONNX and write its model card")
     p.add_argument("model", choices=list(MODELS))
-    p.add_argument("--iwae-k", type=int, default=200, help="importance samples for the log p(x) estimate")
+    add_protocol(p)
     add_dirs(p)
 
     p = sub.add_parser("evaluate", help="recompute every figure in the model cards (all, or the models named)")
     p.add_argument("models", nargs="*", choices=[[], *MODELS], metavar="model")
-    p.add_argument("--iwae-k", type=int, default=200)
+    add_protocol(p)
     add_dirs(p)
 
     p = sub.add_parser("data", help="write the demo data the app shows (the test split)")
@@ -71,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=_data_spec, default="mnist5k")
     p.add_argument("--seeds", type=int, default=5, help="label-subset draws per label count")
     p.add_argument("--steps", type=int, default=300, help="fine-tuning steps")
-    p.add_argument("--labels", type=int, nargs="+", default=None, help="label counts (default 10 50 100 500 4500)")
+    p.add_argument("--labels", type=int, nargs="+", default=None, help="label counts (default 10 50 100 500 4050)")
 
     p = sub.add_parser("density", help="train and export the 1-D and 2-D toy density models")
     add_dirs(p)
@@ -87,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("all", help="retrain and re-export every shipped model, and the demo data")
     add_train_args(p)
-    p.add_argument("--iwae-k", type=int, default=200)
+    add_protocol(p)
     add_dirs(p)
     return parser
 
@@ -103,20 +110,25 @@ def main(argv: list[str] | None = None) -> int:
             if path is not None:
                 print(f"wrote {path}")
         elif args.command == "export":
-            card = export(args.model, checkpoint_dir=args.checkpoint_dir, export_dir=args.export_dir, iwae_k=args.iwae_k)
+            card = export(
+                args.model, checkpoint_dir=args.checkpoint_dir, export_dir=args.export_dir, protocol=_protocol(args)
+            )
             print(f"wrote {card}")
-            print(json.dumps(json.loads(card.read_text())["metrics"], indent=2))
+            metrics = json.loads(card.read_text())["metrics"]
+            print(json.dumps({k: v for k, v in metrics.items() if k != "test_nll_per_image"}, indent=2))
         elif args.command == "evaluate":
             from training.evaluate import evaluate_exported
 
-            for path in evaluate_exported(args.models, args.checkpoint_dir, args.export_dir, args.iwae_k):
+            for path in evaluate_exported(args.models, args.export_dir, _protocol(args)):
                 print(f"updated {path}")
         elif args.command == "features":
             from training.studies.features import APP_LABELS, LABEL_COUNTS, run_study
 
             counts = tuple(args.labels) if args.labels else LABEL_COUNTS
             app_labels = APP_LABELS if APP_LABELS in counts else counts[0]
-            card = run_study(args.checkpoint_dir, args.export_dir, args.data, counts, args.seeds, args.steps, app_labels)
+            card = run_study(
+                args.checkpoint_dir, args.export_dir, args.data, counts, args.seeds, args.steps, app_labels
+            )
             print(f"wrote {card}")
         elif args.command == "density":
             from training.studies.density import run_density
@@ -143,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {export_demo_data(args.export_dir)}")
             for name in MODELS:
                 _train(args, name)
-                card = export(name, checkpoint_dir=args.checkpoint_dir, export_dir=args.export_dir, iwae_k=args.iwae_k)
+                card = export(
+                    name, checkpoint_dir=args.checkpoint_dir, export_dir=args.export_dir, protocol=_protocol(args)
+                )
                 print(f"wrote {card}")
             from training.studies.features import run_study
             from training.studies.ganlab import export_lab
@@ -158,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _protocol(args: argparse.Namespace):
+    from training.evaluate import FULL, QUICK
+
+    return QUICK if args.quick else FULL
 
 
 def _train(args: argparse.Namespace, name: str) -> Path | None:

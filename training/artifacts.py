@@ -24,6 +24,7 @@ from pathlib import Path
 import onnx
 import torch
 
+from inference.cards import to_json
 from training.models.base import Network
 
 OPSET = 20
@@ -53,9 +54,12 @@ def save_checkpoint(path: Path, payload: dict) -> Path:
     return _replace_atomically(path, lambda tmp: torch.save(payload, tmp))
 
 
-def write_card(path: Path, card: dict) -> Path:
-    """Write a card as JSON (indent 2, a final newline), creating its folder."""
-    text = json.dumps(card, indent=2) + "\n"  # serialised first: a card that is not JSON leaves the old one alone
+def write_card(path: Path, card) -> Path:
+    """Write a card (a typed inference.cards card, or plain JSON values) as JSON (indent 2, a final newline),
+    creating its folder. Fields that are None are left out."""
+    text = (
+        json.dumps(to_json(card), indent=2) + "\n"
+    )  # serialised first: a card that is not JSON leaves the old one alone
     return _replace_atomically(path, lambda tmp: tmp.write_text(text))
 
 

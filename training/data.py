@@ -54,7 +54,6 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
-
     def subset(self, idx: np.ndarray) -> Split:
         return Split(self.images[idx], self.labels[idx])
 

@@ -20,9 +20,10 @@ import numpy as np
 import onnx
 import torch
 
+from inference.cards import parse_model_card
 from training import data as data_lib
 from training.artifacts import OPSET, export_network, write_card
-from training.evaluate import evaluate, exported_figures
+from training.evaluate import FULL, Protocol, evaluate
 from training.models import get_spec
 from training.train import DEFAULT_CHECKPOINT_DIR, load_checkpoint
 
@@ -35,9 +36,10 @@ def export(
     *,
     checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
     export_dir: Path = DEFAULT_EXPORT_DIR,
-    iwae_k: int = 200,
+    protocol: Protocol = FULL,
 ) -> Path:
-    """Export ``checkpoint_dir/<name>.pt`` to ``export_dir``; returns the card's path."""
+    """Export ``checkpoint_dir/<name>.pt`` to ``export_dir`` and evaluate it through the exported files;
+    the card is written once, with every figure. Returns the card's path."""
     spec = get_spec(name)
     ckpt_path = Path(checkpoint_dir) / f"{name}.pt"
     if not ckpt_path.is_file():
@@ -45,34 +47,35 @@ def export(
     model, ckpt = load_checkpoint(ckpt_path)
     train_info = ckpt["train"]
     ds = data_lib.load(train_info["data"])
-    metrics = evaluate(model, ds, iwae_k=iwae_k)
 
     export_dir = Path(export_dir)
     export_dir.mkdir(parents=True, exist_ok=True)
     networks = {role: export_network(net, export_dir / f"{name}_{role}.onnx") for role, net in model.networks().items()}
-
-    card = {
-        "name": name,
-        "title": spec.title,
-        "description": spec.description,
-        "architecture": spec.architecture,
-        "family": spec.family,
-        "density": spec.density,
-        "config": ckpt["config"],
-        "data": train_info["data_info"] | ds.describe() | {"limit": train_info["limit"]},
-        "training": {k: v for k, v in train_info.items() if k not in ("data_info", "limit", "history")},
-        "metrics": metrics,
-        # trained parameters only: a GAN's weight-averaged generator copy is not counted twice
-        "parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
-        "networks": networks,
-        "opset": OPSET,
-        "versions": {"torch": str(torch.__version__), "onnx": onnx.__version__, "onnxscript": _version("onnxscript")},
-        "exported": dt.date.today().isoformat(),
-    }
-    card_path = write_card(export_dir / f"{name}.json", card)
-    # What needs the exported files themselves: sample quality and sampling speed, through onnxruntime.
-    card |= exported_figures(name, export_dir, ds)
-    return write_card(card_path, card)
+    card = parse_model_card(
+        {
+            "name": name,
+            "title": spec.title,
+            "description": spec.description,
+            "architecture": spec.architecture,
+            "family": spec.family,
+            "density": spec.density,
+            "config": ckpt["config"],
+            "data": train_info["data_info"] | ds.describe() | {"limit": train_info["limit"]},
+            "training": {k: v for k, v in train_info.items() if k not in ("data_info", "limit", "history")},
+            # trained parameters only: a GAN's weight-averaged generator copy is not counted twice
+            "parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
+            "networks": networks,
+            "opset": OPSET,
+            "versions": {
+                "torch": str(torch.__version__),
+                "onnx": onnx.__version__,
+                "onnxscript": _version("onnxscript"),
+            },
+            "exported": dt.date.today().isoformat(),
+        },
+        f"{name}.json",
+    )
+    return write_card(export_dir / f"{name}.json", evaluate(card, export_dir, ds, protocol))
 
 
 def export_demo_data(export_dir: Path = DEFAULT_EXPORT_DIR, data: str = "mnist5k") -> Path:

@@ -1,91 +1,104 @@
-"""The README's table of shipped models and their total training time, built from the cards in exported/.
+"""The README's table of shipped models, their rankings and total training time, built from the cards.
 
 ``python -m training report`` prints it; ``--readme README.md`` also writes it into the README,
 between the ``<!-- report:start -->`` and ``<!-- report:end -->`` markers (and the total where the
 README says the training times "add up to N hours"). tests/test_report.py fails when the README
-and the cards disagree, so its figures cannot drift from them. A model card is a JSON file in
-exported/ with a "networks" key; the study cards (density.json, ganlab.json, features.json) add
-their training time to the total.
+and the cards disagree, so its figures cannot drift from them.
+
+Two models are ranked only where their intervals separate them: FCD by each judge's 95% bootstrap
+interval, likelihoods by the 95% interval of their difference paired over the test digits; otherwise
+the report says they are tied (``≈``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
+from inference.cards import ModelCard, is_model_card, load_model_card, load_study_card, read_json
+from inference.metrics import chain, fcd_ranking, judges_disagree, nll_difference
 from training.models import MODELS
 
 START, END = "<!-- report:start -->", "<!-- report:end -->"
 TOTAL_HOURS = re.compile(r"add up to ([\d.]+) hours")  # the README's sentence on how long retraining takes
 NONE = "—"  # a figure the model does not have
+JUDGES = {"classifier": "CNN judge", "mlp_classifier": "MLP judge"}
 COLUMNS = (
-    "Model", "Family", "Density", "test NLL, nats (bits/dim)", "FCD (1,000 samples)", "16 samples (s)",
-    "parameters", "ONNX (MB)", "training (min)", "other",
+    "Model", "Family", "Density", "test NLL, nats ± s.e. (bits/dim)", "FCD, CNN judge: mean ± sd over seeds [95% interval]",
+    "FCD, MLP judge", "class accuracy (CNN judge)", "16 samples (s)", "parameters", "ONNX (MB)", "training (min)", "other",
 )  # fmt: skip
 
 
-def model_cards(export_dir: Path) -> list[dict]:
+def model_cards(export_dir: Path) -> list[ModelCard]:
     """Every model card in ``export_dir``: the generative models in the registry's order, then the
     classifiers (the judges), then any card the registry does not name, by name."""
-    cards = [card for path in sorted(Path(export_dir).glob("*.json")) if "networks" in (card := _read(path))]
+    paths = [p for p in sorted(Path(export_dir).glob("*.json")) if is_model_card(read_json(p))]
+    cards = [load_model_card(p) for p in paths]
     order = {name: i for i, name in enumerate(MODELS)}
-    return sorted(cards, key=lambda c: (c["family"] == "classifier", order.get(c["name"], len(order)), c["name"]))
+    return sorted(cards, key=lambda c: (c.family == "classifier", order.get(c.name, len(order)), c.name))
 
 
-def _read(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
+def _fcd(q) -> str:
+    if q is None:
+        return NONE
+    spread = f" ± {q.fcd_std:.1f}" if q.fcd_std is not None else ""
+    interval = f" [{q.fcd_interval[0]:.0f}, {q.fcd_interval[1]:.0f}]" if q.fcd_interval else ""
+    return f"{q.fcd:.1f}{spread}{interval}"
 
 
-def _judged(metrics: dict) -> dict:
-    """The shipped classifier's verdict on a model's samples (fcd, class_accuracy), {} if none. Cards spell
-    it flat, sample_quality = {"fcd": ...}, or per judge, sample_quality = {"classifier": {"fcd": ...}}."""
-    quality = metrics.get("sample_quality") or {}
-    return quality if "fcd" in quality else quality.get("classifier", {})
-
-
-def _floors(metrics: dict) -> tuple[float, float] | None:
-    """A judge's FCD floor (grayscale, binary): flat in sample_quality, or its own fcd_floor entry."""
-    if "fcd_floor" in metrics:
-        return metrics["fcd_floor"]["grayscale"], metrics["fcd_floor"]["binary"]
-    quality = metrics.get("sample_quality") or {}
-    if "fcd_floor_grayscale" in quality:
-        return quality["fcd_floor_grayscale"], quality["fcd_floor_binary"]
-    return None
-
-
-def _other(card: dict) -> str:
+def _other(card: ModelCard) -> str:
     """The figures only some models have, in one cell."""
-    m, judged = card["metrics"], _judged(card["metrics"])
+    m = card.metrics
     parts = []
-    recon = m.get("recon_bce_nats", m.get("recon_nats"))
-    if card["family"] == "autoencoder" and recon is not None:
-        parts.append(f"reconstruction BCE {recon:.1f} nats")
-    if card["density"] == "bound" and "elbo_nats" in m:
-        parts.append(f"ELBO {m['elbo_nats']:.2f}")
-    if "test_accuracy" in m:
-        parts.append(f"test accuracy {m['test_accuracy']:.3f}")
-    if "class_accuracy" in judged:
-        parts.append(f"class accuracy {judged['class_accuracy']:.3f}")
-    if floors := _floors(m):
-        parts.append(f"FCD floor {floors[0]:.1f} (grayscale), {floors[1]:.1f} (binary)")
+    if card.family == "autoencoder" and m.recon_nats is not None:
+        parts.append(f"reconstruction {m.recon_nats:.1f} nats")
+    if m.iwae:
+        parts.append("IWAE " + ", ".join(f"k={b.k:,}: {b.nll_nats:.2f}" for b in m.iwae))
+    if m.elbo_nats is not None:
+        parts.append(f"ELBO {m.elbo_nats:.2f}")
+    if m.conditional_nll_nats is not None:
+        parts.append(f"NLL given the class {m.conditional_nll_nats:.2f}")
+    if m.test_accuracy is not None:
+        parts.append(f"test accuracy {m.test_accuracy:.3f}")
+    if m.fcd_floor is not None:
+        f = m.fcd_floor
+        parts.append(
+            f"FCD floor {f.grayscale:.1f} ± {f.grayscale_std or 0:.1f} (grayscale), {f.binary:.1f} ± {f.binary_std or 0:.1f} (binary)"
+        )
+    validation = card.training.get("validation") or {}
+    selection = card.training.get("selection") or {}
+    if validation:
+        choice = f"epoch {validation['best_epoch']} of {card.training['epochs']}"
+        if len(selection.get("candidates", [])) > 1:
+            chosen = selection["candidates"][selection["chosen"]]["overrides"]
+            choice += ", " + ", ".join(f"{k} {v}" for k, v in chosen.items())
+        parts.append(f"chosen on validation {validation['figure']}: {choice}")
     return "; ".join(parts)
 
 
-def model_row(card: dict) -> list[str]:
-    m, judged = card["metrics"], _judged(card["metrics"])
-    has_nll = card["density"] in ("exact", "bound") and "nll_nats" in m
-    sample_seconds = (card.get("comparison") or {}).get("sample_seconds_16")
+def model_row(card: ModelCard) -> list[str]:
+    m = card.metrics
+    cnn, mlp = m.sample_quality.get("classifier"), m.sample_quality.get("mlp_classifier")
+    has_nll = card.density != "none" and m.nll_nats is not None
+    se = f" ± {m.nll_standard_error:.2f}" if m.nll_standard_error is not None else ""
+    accuracy = NONE
+    if cnn is not None and cnn.class_accuracy is not None:
+        accuracy = f"{cnn.class_accuracy:.3f}" + (
+            f" ± {cnn.class_accuracy_std:.3f}" if cnn.class_accuracy_std is not None else ""
+        )
+    seconds = card.comparison.sample_seconds_16 if card.comparison else None
     return [
-        card["title"],
-        card["family"],
-        card["density"],
-        f"{m['nll_nats']:.2f} ({m['bits_per_dim']:.4f})" if has_nll else NONE,
-        f"{judged['fcd']:.1f}" if "fcd" in judged else NONE,
-        NONE if sample_seconds is None else f"{sample_seconds:.3f}",
-        f"{card['parameters']:,}",
-        f"{sum(net['bytes'] for net in card['networks'].values()) / 1e6:.2f}",
-        f"{card['training']['seconds'] / 60:.1f}",
+        card.title,
+        card.family,
+        card.density,
+        f"{m.nll_nats:.2f}{se} ({m.bits_per_dim:.4f})" if has_nll else NONE,
+        _fcd(cnn),
+        _fcd(mlp),
+        accuracy,
+        NONE if seconds is None else f"{seconds:.3f}",
+        f"{card.parameters:,}",
+        f"{sum(net.bytes for net in card.networks.values()) / 1e6:.2f}",
+        f"{card.training_seconds / 60:.1f}",
         _other(card),
     ]
 
@@ -101,21 +114,67 @@ def _row(cells) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def rankings(export_dir: Path) -> list[str]:
+    """Sentences that rank the models by FCD under each judge and by likelihood, ties said as ties."""
+    cards = model_cards(export_dir)
+    lines = []
+    judges = {c.name: c for c in cards if c.name in JUDGES}
+    for name, judge in judges.items():
+        if judge.metrics.fcd_floor is not None:
+            f = judge.metrics.fcd_floor
+            lines.append(
+                f"- Floor, {JUDGES[name]}: {f.samples:,} real train digits per seed score {f.grayscale:.1f} ± "
+                f"{f.grayscale_std or 0:.1f} against the grayscale test split and {f.binary:.1f} ± {f.binary_std or 0:.1f} "
+                "against the binary one."
+            )
+    by_judge = {
+        JUDGES[j]: {c.title: c.metrics.sample_quality[j] for c in cards if j in c.metrics.sample_quality}
+        for j in JUDGES
+    }
+    for judge, qualities in by_judge.items():
+        if qualities:
+            lines.append(f"- Sample quality, {judge} (FCD, lower is better): {fcd_ranking(qualities)}.")
+    if all(by_judge.values()):
+        disagreements = judges_disagree(by_judge)
+        lines.append(
+            "- The two judges disagree on: " + "; ".join(disagreements) + "."
+            if disagreements
+            else "- The two judges never order a pair of models oppositely where both separate them."
+        )
+    likely = sorted(
+        (c for c in cards if c.metrics.test_nll_per_image is not None and c.metrics.nll_nats is not None),
+        key=lambda c: c.metrics.nll_nats,
+    )
+    if likely:
+        items = []
+        for i, c in enumerate(likely):
+            order = 0
+            if i + 1 < len(likely):
+                diff, half = nll_difference(c.metrics.test_nll_per_image, likely[i + 1].metrics.test_nll_per_image)
+                order = -1 if diff + half < 0 else 0
+            items.append((c.title + (" (a bound)" if c.density == "bound" else ""), c.metrics.nll_nats, order))
+        lines.append(
+            "- Likelihood on the binary track (test NLL in nats per image, lower is better; `<` where the 95% "
+            f"interval of the paired difference over the test digits excludes 0): {chain(items)}."
+        )
+    return lines
+
+
 def training_seconds(export_dir: Path) -> dict[str, float]:
     """The training time each part of what is shipped recorded, in seconds, by part."""
     export_dir = Path(export_dir)
-    parts = {"image models": sum(card["training"]["seconds"] for card in model_cards(export_dir))}
+    parts = {"image models": sum(card.training_seconds for card in model_cards(export_dir))}
     if (path := export_dir / "ganlab.json").is_file():
-        parts["GAN lab"] = sum(run["seconds"] for run in _read(path)["runs"])
+        parts["GAN lab"] = sum(run.seconds for run in load_study_card(path).runs)
     if (path := export_dir / "density.json").is_file():
         # Each model's own time: the card's "seconds" covers only the last run, which may have retrained
         # some sets and kept the others' entries.
-        card = _read(path)
-        models = [m for entry in card["datasets_2d"].values() for m in entry["models"].values()]
-        models += [entry["flow"] for entry in card["datasets_1d"].values()]
-        parts["toy densities"] = sum(m["training_seconds"] for m in models)
+        card = load_study_card(path)
+        models = [m for entry in card.datasets_2d.values() for m in entry.models.values()]
+        models += [entry.flow for entry in card.datasets_1d.values()]
+        parts["toy densities"] = sum(m.training_seconds or 0.0 for m in models)
     if (path := export_dir / "features.json").is_file():
-        parts["features study"] = _read(path)["seconds"]
+        parts["features study"] = load_study_card(path).seconds
     return parts
 
 
@@ -124,13 +183,14 @@ def total_hours(export_dir: Path) -> float:
 
 
 def report(export_dir: Path) -> str:
-    """The table, then the total training time and its parts: what the README shows between its markers."""
+    """The table, the rankings, then the total training time and its parts: what the README shows between
+    its markers."""
     parts = training_seconds(export_dir)
     images = len(model_cards(export_dir))
     named = [f"{seconds / 3600:.2f} for the {images} {part}" if part == "image models" else
              f"{seconds / 3600:.2f} for the {part}" for part, seconds in parts.items()]  # fmt: skip
     total = f"Recorded training time of everything shipped: {total_hours(export_dir):.1f} hours ({', '.join(named)})."
-    return f"{model_table(export_dir)}\n\n{total}"
+    return "\n".join([model_table(export_dir), "", *rankings(export_dir), "", total])
 
 
 def readme_block(text: str) -> str:

@@ -88,7 +88,9 @@ class ValidationSet:
 
     @classmethod
     def of(cls, split: data_lib.Split, checkpoint_dir: Path, device: torch.device) -> ValidationSet:
-        x = torch.tensor(data_lib.binarize_fixed(split.images, data_lib.VALIDATION_BINARIZATION_SEED), dtype=torch.float32)
+        x = torch.tensor(
+            data_lib.binarize_fixed(split.images, data_lib.VALIDATION_BINARIZATION_SEED), dtype=torch.float32
+        )
         gray = torch.tensor(split.images, dtype=torch.float32).div(255)
         return cls(x.unsqueeze(1).to(device), gray.unsqueeze(1).to(device), torch.tensor(split.labels).to(device),
                    _judge(Path(checkpoint_dir), split.images.shape[-1], device))  # fmt: skip
@@ -115,7 +117,7 @@ def validation_figures(model: nn.Module, spec, val: ValidationSet) -> dict[str, 
         else:
             x = val.x if spec.binarize else val.x_gray
             sums: dict[str, float] = {}
-            for xb, yb in zip(x.split(500), val.y.split(500)):
+            for xb, yb in zip(x.split(500), val.y.split(500), strict=True):
                 terms = model.loss(xb, yb) if getattr(model, "uses_labels", False) else model.loss(xb)
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
@@ -199,8 +201,12 @@ def train(
                         "rule": f"lowest validation {spec.select_on} over every candidate and validated epoch",
                         "chosen": best,
                         "candidates": [
-                            {"overrides": r["overrides"], "best_epoch": r["best_epoch"], "best": r["best_figures"],
-                             "seconds": round(r["seconds"], 1)}
+                            {
+                                "overrides": r["overrides"],
+                                "best_epoch": r["best_epoch"],
+                                "best": r["best_figures"],
+                                "seconds": round(r["seconds"], 1),
+                            }
                             for r in runs
                         ],  # fmt: skip
                     },

@@ -56,18 +56,3 @@ class Autoencoder(nn.Module):
             "encoder": Network(self.encoder, (x,), ["x"], ["z"]),
             "decoder": Network(self.decoder, (z,), ["z"], ["logits"]),
         }
-
-    @torch.no_grad()
-    def evaluate(self, x_test: torch.Tensor, x_train: torch.Tensor, **_) -> dict:
-        """Test reconstruction error, and the Gaussian fitted to the training codes.
-
-        The fitted Gaussian is what the app samples random codes from: the autoencoder's
-        best chance, which still shows that codes between the training codes decode badly.
-        """
-        bce = -bernoulli_log_prob(self(x_test), x_test).mean().item()
-        z = self.encode(x_train)
-        return {
-            "recon_bce_nats": bce,
-            "code_mean": z.mean(0).tolist(),
-            "code_std": z.std(0).tolist(),
-        }

@@ -25,7 +25,9 @@ class ARMixtureConfig:
     scale: tuple[float, float] = (1.0, 1.0)
 
 
-def mixture_log_prob(x: torch.Tensor, logits: torch.Tensor, means: torch.Tensor, log_stds: torch.Tensor) -> torch.Tensor:
+def mixture_log_prob(
+    x: torch.Tensor, logits: torch.Tensor, means: torch.Tensor, log_stds: torch.Tensor
+) -> torch.Tensor:
     """log sum_k pi_k N(x; m_k, s_k^2) for 1-D x (N,) and per-row mixtures (N, K)."""
     z = (x[:, None] - means) / log_stds.exp()
     log_n = -0.5 * z**2 - log_stds - 0.5 * math.log(2 * math.pi)
@@ -42,7 +44,9 @@ class ARMixture(nn.Module):
         self.x1_logits = nn.Parameter(torch.zeros(K))
         self.x1_means = nn.Parameter(torch.linspace(-2, 2, K))
         self.x1_log_stds = nn.Parameter(torch.full((K,), -1.0))
-        self.mdn = nn.Sequential(nn.Linear(1, c.hidden), nn.Tanh(), nn.Linear(c.hidden, c.hidden), nn.Tanh(), nn.Linear(c.hidden, 3 * K))
+        self.mdn = nn.Sequential(
+            nn.Linear(1, c.hidden), nn.Tanh(), nn.Linear(c.hidden, c.hidden), nn.Tanh(), nn.Linear(c.hidden, 3 * K)
+        )
         self.register_buffer("shift", torch.tensor(c.shift, dtype=torch.float32))
         self.register_buffer("scale", torch.tensor(c.scale, dtype=torch.float32))
 
@@ -53,7 +57,12 @@ class ARMixture(nn.Module):
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         u = (x - self.shift) / self.scale  # standardized; the log-det of the scaling counts
         N = u.shape[0]  # not len(u): keeps the batch dynamic in export
-        lp1 = mixture_log_prob(u[:, 0], self.x1_logits.expand(N, -1), self.x1_means.expand(N, -1), self.x1_log_stds.clamp(-7, 3).expand(N, -1))
+        lp1 = mixture_log_prob(
+            u[:, 0],
+            self.x1_logits.expand(N, -1),
+            self.x1_means.expand(N, -1),
+            self.x1_log_stds.clamp(-7, 3).expand(N, -1),
+        )
         lp2 = mixture_log_prob(u[:, 1], *self.x2_params(u[:, 0]))
         return lp1 + lp2 - torch.log(self.scale).sum()
 
@@ -66,7 +75,13 @@ class ARMixture(nn.Module):
     def sample_from(self, noise: torch.Tensor) -> torch.Tensor:
         """noise (N, 4): uniform and normal for x1, then uniform and normal for x2."""
         N = noise.shape[0]
-        x1 = self._draw(self.x1_logits.expand(N, -1), self.x1_means.expand(N, -1), self.x1_log_stds.clamp(-7, 3).expand(N, -1), noise[:, 0], noise[:, 1])
+        x1 = self._draw(
+            self.x1_logits.expand(N, -1),
+            self.x1_means.expand(N, -1),
+            self.x1_log_stds.clamp(-7, 3).expand(N, -1),
+            noise[:, 0],
+            noise[:, 1],
+        )
         x2 = self._draw(*self.x2_params(x1), noise[:, 2], noise[:, 3])
         return torch.stack([x1, x2], 1) * self.scale + self.shift
 
@@ -79,4 +94,3 @@ class ARMixture(nn.Module):
             "log_prob": Network(Method(self, "log_prob"), (torch.zeros(2, 2),), ["x"], ["log_prob"]),
             "sample": Network(Method(self, "sample_from"), (torch.zeros(2, 4),), ["noise"], ["x"]),
         }
-

@@ -3,9 +3,10 @@
 The generator gets a one-hot class beside its noise, G(z, y), and the discriminator sees
 the class as ten constant input planes, D(x, y): it rejects a realistic 3 presented as a
 7, so G must draw the digit it was asked for. Everything else is the DCGAN (dcgan.py),
-trained the same way, except the R1 penalty. R1 is what balanced the DCGAN's digits; here the
-class input already does that, and with R1 (gamma = 1, 60 epochs) this model got worse: FCD
-197.9 and class accuracy 0.859, against 151.6 and 0.913 without it.
+trained the same way, and R1 on or off is chosen the same way, on the validation split: R1 is
+what balanced the DCGAN's digits, but here the class input already does that, and after 60
+epochs the validation FCD was 164 without R1 (the judge saw the class asked for in 91.7% of
+the samples) against 205 with it (84.3%).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from training.models.dcgan import DCGAN, DCGANConfig
 @dataclass
 class ConditionalGANConfig(DCGANConfig):
     num_classes: int = 10
-    r1_gamma: float = 0.0  # off: see the docstring
+    r1_gamma: float = 0.0  # off: chosen on validation, see the docstring
 
 
 class ConditionalGAN(DCGAN):

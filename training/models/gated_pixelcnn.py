@@ -74,7 +74,10 @@ class GatedLayer(nn.Module):
     def h_pre(self, h: torch.Tensor) -> torch.Tensor:
         """Horizontal pre-activations; column j sees columns j - d*(kh-1) .. j of its row."""
         return F.conv2d(
-            F.pad(h, (self.d * (self.kh - 1), 0, 0, 0)), self.h_conv.weight * self.h_mask, self.h_conv.bias, dilation=self.d
+            F.pad(h, (self.d * (self.kh - 1), 0, 0, 0)),
+            self.h_conv.weight * self.h_mask,
+            self.h_conv.bias,
+            dilation=self.d,
         )
 
     def forward(self, v: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,7 +131,7 @@ class GatedPixelCNN(nn.Module):
         """The vertical stack of every layer for one finished row r.
 
         image_rows: (B, kh0, W + 2 * (first_kernel // 2)) image rows r-kh0+1 .. r, padded.
-        v_rows[l-1] for each layer l >= 1: (B, C, kh-1, W + 2*d*(k//2)) its input rows
+        v_rows[i-1] for each layer i >= 1: (B, C, kh-1, W + 2*d*(k//2)) its input rows
             r - d*(kh-1) .. r - d (the previous layer's v_out), padded; row r itself is
             computed here.
         Returns v_out of row r for each layer, (B, C, W) each, then v_pre of row r for all
@@ -136,11 +139,11 @@ class GatedPixelCNN(nn.Module):
         """
         outs, pres = [], []
         rows = image_rows[:, None]
-        for l, layer in enumerate(self.layers):
-            if l > 0:
+        for i, layer in enumerate(self.layers):
+            if i > 0:
                 side = layer.d * (layer.k // 2)
                 current = F.pad(outs[-1], (side, side))[:, :, None]  # (B, C, 1, W + 2 side)
-                rows = torch.cat([v_rows[l - 1], current], dim=2)
+                rows = torch.cat([v_rows[i - 1], current], dim=2)
             # the rows are already gathered d apart, so only the width keeps the dilation
             pre = F.conv2d(rows, layer.v_conv.weight, layer.v_conv.bias, dilation=(1, layer.d))[:, :, 0]
             cv, _ = layer.cond(y)[:, :, None].chunk(2, dim=1)
@@ -156,7 +159,7 @@ class GatedPixelCNN(nn.Module):
         pixel_row: (B, kh0) pixels at columns j - kh0 + 1 .. j of row i (the last, the pixel
             itself, is masked out).
         v_above: (B, L*2C) every layer's v_pre at (i-1, j), zeros on row 0.
-        h_windows: (B, (L-1)*(kh-1)*C) for each layer l >= 1, its horizontal input at
+        h_windows: (B, (L-1)*(kh-1)*C) for each layer i >= 1, its horizontal input at
             columns j - d*(kh-1) .. j - d (layer, then column, then channel); the input at
             j itself is computed here.
         Returns the logit (B,) and the horizontal outputs of layers 0 .. L-2 at (i, j),
@@ -168,18 +171,18 @@ class GatedPixelCNN(nn.Module):
         h_windows = h_windows.reshape(-1, L - 1, kh - 1, C)
         h_outs = []
         h = None
-        for l, layer in enumerate(self.layers):
-            if l == 0:
+        for i, layer in enumerate(self.layers):
+            if i == 0:
                 window = pixel_row[:, None, None, :]  # (B, 1, 1, kh0)
             else:
-                window = torch.cat([h_windows[:, l - 1], h[:, None, :]], dim=1).transpose(1, 2)[:, :, None]
+                window = torch.cat([h_windows[:, i - 1], h[:, None, :]], dim=1).transpose(1, 2)[:, :, None]
             # the window's columns are already gathered d apart: no dilation here
             pre = F.conv2d(window, layer.h_conv.weight * layer.h_mask, layer.h_conv.bias).flatten(1)
-            pre = pre + F.linear(v_above[l], layer.v_to_h.weight[:, :, 0, 0], layer.v_to_h.bias)
+            pre = pre + F.linear(v_above[i], layer.v_to_h.weight[:, :, 0, 0], layer.v_to_h.bias)
             _, ch = layer.cond(y).chunk(2, dim=1)
             new = F.linear(gate(pre + ch), layer.h_out.weight[:, :, 0, 0], layer.h_out.bias)
             h = new if layer.first else h + new
-            if l < L - 1:
+            if i < L - 1:
                 h_outs.append(h)
         logit = self.head(h[:, :, None, None]).flatten()
         return logit, torch.cat(h_outs, dim=1)
@@ -195,7 +198,7 @@ class GatedPixelCNN(nn.Module):
         row_inputs = (
             torch.zeros(B, first.kh, W + 2 * (first.k // 2)),
             y,
-            *[torch.zeros(B, c.channels, l.kh - 1, W + 2 * l.d * (l.k // 2)) for l in rest],
+            *[torch.zeros(B, c.channels, layer.kh - 1, W + 2 * layer.d * (layer.k // 2)) for layer in rest],
         )
         pixel_inputs = (
             torch.zeros(B, first.kh),
@@ -208,8 +211,8 @@ class GatedPixelCNN(nn.Module):
             "row_step": Network(
                 Method(self, "row_step"),
                 row_inputs,
-                ["image_rows", "y", *[f"v_rows_{l}" for l in range(1, L)]],
-                [*[f"v_out_{l}" for l in range(L)], "v_pre"],
+                ["image_rows", "y", *[f"v_rows_{layer}" for layer in range(1, L)]],
+                [*[f"v_out_{layer}" for layer in range(L)], "v_pre"],
             ),
             "pixel_step": Network(
                 Method(self, "pixel_step"), pixel_inputs, ["pixel_row", "y", "v_above", "h_windows"], ["logit", "h"]
@@ -225,17 +228,3 @@ class GatedPixelCNN(nn.Module):
         K = self.config.num_classes
         per_class = torch.stack([self.log_prob(x, torch.full((len(x),), y)) for y in range(K)])  # (K, B)
         return torch.logsumexp(per_class, dim=0) - math.log(K)
-
-    @torch.no_grad()
-    def evaluate(self, x_test: torch.Tensor, y_test: torch.Tensor, **_) -> dict:
-        """Exact test NLLs: of p(x) (classes marginalized, comparable) and of p(x | true class)."""
-        D = x_test[0].numel()
-        nll = -torch.cat([self.marginal_log_prob(xb) for xb in x_test.split(100)]).mean().item()
-        nll_y = -torch.cat([self.log_prob(xb, yb) for xb, yb in zip(x_test.split(100), y_test.split(100))]).mean()
-        return {
-            "nll_nats": nll,
-            "nll_method": "exact (chain rule), classes marginalized: -log (1/10) sum_y p(x | y)",
-            "bits_per_dim": nll / (D * math.log(2)),
-            "conditional_nll_nats": nll_y.item(),
-        }
-

@@ -43,7 +43,7 @@ class GaussianMixture(nn.Module):
         self.register_buffer("log_det", torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1))  # log|L| = log|S|/2
 
     @classmethod
-    def fit(cls, data: np.ndarray, components: int, seed: int = 0) -> "GaussianMixture":
+    def fit(cls, data: np.ndarray, components: int, seed: int = 0) -> GaussianMixture:
         from sklearn.mixture import GaussianMixture as SkGMM
 
         gm = SkGMM(components, covariance_type="full", random_state=seed, max_iter=500, n_init=2).fit(data)
@@ -72,4 +72,3 @@ class GaussianMixture(nn.Module):
             "log_prob": Network(Method(self, "log_prob"), (torch.zeros(2, D),), ["x"], ["log_prob"]),
             "sample": Network(Method(self, "sample_from"), (torch.zeros(2, 1 + D),), ["noise"], ["x"]),
         }
-

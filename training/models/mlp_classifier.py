@@ -55,12 +55,3 @@ class MLPClassifier(nn.Module):
     def networks(self) -> dict[str, Network]:
         x = torch.zeros(2, 1, self.config.image_size, self.config.image_size)
         return {"classifier": Network(self, (x,), ["x"], ["logits", "features"])}
-
-    @torch.no_grad()
-    def evaluate(self, x_test_gray: torch.Tensor, y_test: torch.Tensor, **_) -> dict:
-        logits, _ = self(x_test_gray)
-        return {
-            "test_accuracy": (logits.argmax(1) == y_test).float().mean().item(),
-            "test_cross_entropy_nats": F.cross_entropy(logits, y_test).item(),
-            "evaluated_on": "grayscale test split (500 digits)",
-        }

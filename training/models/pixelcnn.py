@@ -97,7 +97,7 @@ class PixelCNN(nn.Module):
         h = self.input_conv.at_center(pixel_window[:, None])  # (B, 2h)
         windows = conv_window.permute(0, 3, 1, 2).chunk(len(self.blocks), dim=1)  # R x (B, h, 3, 3)
         centers = []
-        for block, window in zip(self.blocks, windows):
+        for block, window in zip(self.blocks, windows, strict=True):
             a = torch.relu(nn.functional.linear(torch.relu(h), block.reduce.weight[:, :, 0, 0], block.reduce.bias))
             centers.append(a)
             out = torch.relu(block.conv.at_center(window, a))
@@ -117,13 +117,3 @@ class PixelCNN(nn.Module):
                 ["logit", "centers"],
             ),
         }
-
-    @torch.no_grad()
-    def evaluate(self, x_test: torch.Tensor, **_) -> dict:
-        """Exact test NLL on the fixed binary test split, nats per image and bits/dim."""
-        import math
-
-        nll = -torch.cat([self.log_prob(xb) for xb in x_test.split(100)]).mean().item()
-        D = x_test[0].numel()
-        return {"nll_nats": nll, "nll_method": "exact (chain rule)", "bits_per_dim": nll / (D * math.log(2))}
-

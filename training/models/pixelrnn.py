@@ -20,7 +20,6 @@ returns the next pixel's logit with the new states. Nothing is recomputed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -111,15 +110,15 @@ class PixelRNN(nn.Module):
         h_above = h_above.transpose(1, 2).chunk(L, dim=1)  # L x (B, C, 3)
         a = self.input_conv.at_center(pixel_window[:, None])  # (B, C)
         inputs, hs, cs = [], [], []
-        for l, lstm in enumerate(self.lstms):
+        for layer, lstm in enumerate(self.lstms):
             inputs.append(a)
             w_is = lstm.input_to_state.weight  # (4C, C, 1, 2): columns j-1, j
             gates = (
-                F.linear(left[l], w_is[:, :, 0, 0])
+                F.linear(left[layer], w_is[:, :, 0, 0])
                 + F.linear(a, w_is[:, :, 0, 1], lstm.input_to_state.bias)
-                + torch.einsum("bcw,ocw->bo", h_above[l], lstm.state_to_state.weight[:, :, 0, :])
+                + torch.einsum("bcw,ocw->bo", h_above[layer], lstm.state_to_state.weight[:, :, 0, :])
             )
-            h, c = lstm.cell(gates, c_above[l])
+            h, c = lstm.cell(gates, c_above[layer])
             hs.append(h)
             cs.append(c)
             a = a + h
@@ -130,17 +129,18 @@ class PixelRNN(nn.Module):
         c = self.config
         B, LC = 2, c.layers * c.channels
         x = torch.zeros(B, 1, c.image_size, c.image_size)
-        state = (torch.zeros(B, c.first_kernel, c.first_kernel), torch.zeros(B, LC), torch.zeros(B, 3, LC), torch.zeros(B, LC))
+        state = (
+            torch.zeros(B, c.first_kernel, c.first_kernel),
+            torch.zeros(B, LC),
+            torch.zeros(B, 3, LC),
+            torch.zeros(B, LC),
+        )
         return {
             "full": Network(self, (x,), ["x"], ["logits"]),
             "step": Network(
-                Method(self, "step"), state, ["pixel_window", "left", "h_above", "c_above"], ["logit", "input", "h", "c"]
+                Method(self, "step"),
+                state,
+                ["pixel_window", "left", "h_above", "c_above"],
+                ["logit", "input", "h", "c"],
             ),
         }
-
-    @torch.no_grad()
-    def evaluate(self, x_test: torch.Tensor, **_) -> dict:
-        nll = -torch.cat([self.log_prob(xb) for xb in x_test.split(100)]).mean().item()
-        D = x_test[0].numel()
-        return {"nll_nats": nll, "nll_method": "exact (chain rule)", "bits_per_dim": nll / (D * math.log(2))}
-

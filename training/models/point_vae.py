@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from inference.numeric import LOG_2PI
 from training.models.base import Network
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclass

@@ -171,4 +171,3 @@ class SplineFlow(nn.Module):
             "log_prob": Network(Method(self, "log_prob"), (x,), ["x"], ["log_prob"]),
             "sample": Network(Method(self, "sample_from"), (x,), ["z"], ["x"]),
         }
-

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from inference.numeric import LOG_2PI
 from training.layers import ConvDecoder, ConvEncoder
 from training.models.base import Network, bernoulli_log_prob
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclass
@@ -106,21 +105,4 @@ class VAE(nn.Module):
         return {
             "encoder": Network(self.encoder, (x,), ["x"], ["mu", "logvar"]),
             "decoder": Network(self.decoder, (z,), ["z"], ["logits"]),
-        }
-
-    @torch.no_grad()
-    def evaluate(self, x_test: torch.Tensor, iwae_k: int = 200, **_) -> dict:
-        """Test ELBO and IWAE estimate of -log p(x) on the fixed binary test split, nats per image."""
-        D = x_test[0].numel()
-        log_px_z, kl = self.elbo_terms(x_test)
-        elbo = (log_px_z - kl).mean().item()
-        nll = -torch.cat([self.iwae_bound(xb, iwae_k) for xb in x_test.split(100)]).mean().item()
-        return {
-            "elbo_nats": elbo,
-            "recon_nats": -log_px_z.mean().item(),
-            "kl_nats": kl.mean().item(),
-            "nll_nats": nll,
-            "nll_method": f"IWAE bound, k={iwae_k}",
-            "iwae_k": iwae_k,
-            "bits_per_dim": nll / (D * math.log(2)),
         }

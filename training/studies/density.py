@@ -167,7 +167,9 @@ def run_density(
         torch.manual_seed(seed)
         # Small on purpose: 1,000 points overfit a bigger flow into spikes. A wide spline range (10 sd)
         # reaches into the tails; beyond it the map is the identity, so tails stay Gaussian.
-        config = SplineFlowConfig(dim=1, layers=2, bins=8, bound=10.0, shift=(float(train.mean()),), scale=(float(train.std()),))
+        config = SplineFlowConfig(
+            dim=1, layers=2, bins=8, bound=10.0, shift=(float(train.mean()),), scale=(float(train.std()),)
+        )
         model = SplineFlow(config)
         t0 = time.perf_counter()
         _fit_fixed(model, train, steps=600, seed=seed)

@@ -1,6 +1,6 @@
 """Few-label digit classification from the generative models' encoders: does unsupervised pretraining help?
 
-The study trains a classifier with 10, 50, 100, 500 and all 4,500 labelled train images
+The study trains a classifier with 10, 50, 100, 500 and all 4,050 labelled train images
 (balanced per class, chosen by a seeded draw), several draws each, in six ways:
 
 * ``pixels``: multinomial logistic regression on the 784 pixels (the raw-pixel baseline);
@@ -32,7 +32,7 @@ from training.artifacts import export_network, save_checkpoint, write_card
 from training.models.base import Network
 from training.train import load_checkpoint
 
-LABEL_COUNTS = (10, 50, 100, 500, 4500)
+LABEL_COUNTS = (10, 50, 100, 500, 4050)  # the last: every train label
 METHODS = {
     "pixels": "Raw pixels, logistic regression",
     "scratch": "Encoder from scratch + head",
@@ -161,6 +161,10 @@ def run_study(
     vae, _ = load_checkpoint(Path(checkpoint_dir) / "vae.pt")
     x_train = torch.tensor(data_lib.binarize_fixed(ds.train.images), dtype=torch.float32)[:, None]
     y_train = torch.tensor(ds.train.labels)
+    x_val = torch.tensor(
+        data_lib.binarize_fixed(ds.validation.images, data_lib.VALIDATION_BINARIZATION_SEED), dtype=torch.float32
+    )[:, None]
+    y_val = torch.tensor(ds.validation.labels)
     x_test = torch.tensor(data_lib.binarize_fixed(ds.test.images), dtype=torch.float32)[:, None]
     y_test = torch.tensor(ds.test.labels)
     export_dir = Path(export_dir)
@@ -176,7 +180,8 @@ def run_study(
                 model = build(method, ae, vae, ds.image_size, seed)
                 fit(method, model, x_train[idx], y_train[idx], seed, steps=steps if count < 1000 else 3 * steps)
                 acc = accuracy(model, x_test, y_test)
-                results.append({"method": method, "labels": int(min(count, len(y_train))), "seed": seed, "test_accuracy": acc})
+                results.append({"method": method, "labels": int(min(count, len(y_train))), "seed": seed,
+                                "test_accuracy": acc, "validation_accuracy": accuracy(model, x_val, y_val)})  # fmt: skip
                 if count == app_labels and seed == 0:
                     x = torch.zeros(2, 1, ds.image_size, ds.image_size)
                     path = export_dir / f"features_{method}.onnx"
@@ -188,12 +193,16 @@ def run_study(
     table = []
     for method in METHODS:
         for count in sorted({r["labels"] for r in results}):
-            accs = [r["test_accuracy"] for r in results if r["method"] == method and r["labels"] == count]
+            rows = [r for r in results if r["method"] == method and r["labels"] == count]
+            accs = [r["test_accuracy"] for r in rows]
             table.append({"method": method, "labels": count, "mean": float(np.mean(accs)), "std": float(np.std(accs)),
-                          "min": float(np.min(accs)), "max": float(np.max(accs)), "runs": len(accs)})  # fmt: skip
+                          "min": float(np.min(accs)), "max": float(np.max(accs)), "runs": len(accs),
+                          "validation_mean": float(np.mean([r["validation_accuracy"] for r in rows]))})  # fmt: skip
     at = {row["method"]: row["mean"] for row in table if row["labels"] == app_labels}
+    on_validation = {row["method"]: row["validation_mean"] for row in table if row["labels"] == app_labels}
     pretrained = ("ae_probe", "vae_probe", "ae_finetune", "vae_finetune")
-    best = max((m for m in pretrained if m in at), key=at.get, default=None)
+    # The headline method is chosen on the validation split; its test accuracy is what is reported.
+    best = max((m for m in pretrained if m in on_validation), key=on_validation.get, default=None)
     card = {
         "kind": "features",
         "title": "Few-label classification from learned features",
@@ -207,6 +216,8 @@ def run_study(
             "probes": "logistic regression by L-BFGS, L2 1e-3 (pixels: 1e-2)",
             "fine_tuning": f"Adam lr 1e-3, weight decay 1e-4, batches of up to 64, {steps} steps ({3 * steps} with all labels)",
             "test": "500 fixed-binary test digits",
+            "selection": "the headline's pretrained method is the one with the best mean validation accuracy "
+            f"({len(y_val)} fixed-binary validation digits); the test split only reports",
         },
         "results": results,
         "table": table,
@@ -214,6 +225,7 @@ def run_study(
             "labels": app_labels,
             "pixels": at.get("pixels"),
             "best_pretrained": best,
+            "chosen_on": "validation",
             "best_pretrained_accuracy": at.get(best),
             "gain_points": None if best is None else 100 * (at[best] - at["pixels"]),
         },

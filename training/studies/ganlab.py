@@ -46,7 +46,11 @@ def mode_coverage(points: np.ndarray, centers: np.ndarray, radius: float = 0.3, 
     near = d.min(1) < radius
     nearest = d.argmin(1)
     shares = np.bincount(nearest[near], minlength=len(centers)) / len(points)
-    return {"modes_covered": int((shares >= min_share).sum()), "modes": len(centers), "share_near_a_mode": float(near.mean())}
+    return {
+        "modes_covered": int((shares >= min_share).sum()),
+        "modes": len(centers),
+        "share_near_a_mode": float(near.mean()),
+    }
 
 
 def train_toy_gan(

@@ -6,7 +6,6 @@ import numpy as np
 
 from inference import images as img
 
-
 # The app's dark theme (.streamlit/config.toml), so figures sit in the page like its own elements.
 BACKGROUND = "#10131A"
 FOREGROUND = "#E8EAF0"
@@ -53,12 +52,16 @@ def latent_manifold(model, mu: np.ndarray, labels: np.ndarray, span: float = 3.0
     colors = plt.get_cmap("tab10")
     for digit in range(10):
         sel = inside & (labels == digit)
-        ax.scatter(mu[sel, 0], mu[sel, 1], s=12, color=colors(digit), label=str(digit), edgecolors="white", linewidths=0.3)
+        ax.scatter(
+            mu[sel, 0], mu[sel, 1], s=12, color=colors(digit), label=str(digit), edgecolors="white", linewidths=0.3
+        )
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
     ax.set_xlabel("z₁ (latent units: standard deviations of the N(0, 1) prior)")
     ax.set_ylabel("z₂ (latent units)")
-    legend = ax.legend(title="Test digit", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, labelcolor=FOREGROUND)
+    legend = ax.legend(
+        title="Test digit", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, labelcolor=FOREGROUND
+    )
     legend.get_title().set_color(FOREGROUND)
     outside = int((~inside).sum())
     if outside:
@@ -102,8 +105,10 @@ def nll_distribution(test_nll: dict[str, np.ndarray], marks: dict[str, float], u
             color=alt.Color("model:N", title="Model"),
         )
     )
-    lines = alt.Chart(rules).mark_rule(strokeWidth=3, strokeDash=[6, 3]).encode(
-        x="nll:Q", color=alt.Color("model:N"), tooltip=["model", alt.Tooltip("nll:Q", format=".1f")]
+    lines = (
+        alt.Chart(rules)
+        .mark_rule(strokeWidth=3, strokeDash=[6, 3])
+        .encode(x="nll:Q", color=alt.Color("model:N"), tooltip=["model", alt.Tooltip("nll:Q", format=".1f")])
     )
     return (bars + lines).properties(height=260)
 

@@ -1,0 +1,187 @@
+"""What the pages load, cached once per server process and shared by every session.
+
+Queries here are pure: they return what is there and never draw. The widgets that show a
+choice also show what is unavailable and why (app.widgets, app.display).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from inference import density, features, ganlab
+from inference.base import Capabilities, OnnxModel
+from inference.cards import CardError, DensityCard, FeaturesCard
+from inference.data import TestDigits, load_test_digits
+from inference.metrics import nll_nats
+from inference.registry import ModelEntry, exported_dir, load_model, scan
+
+Where = Callable[[Capabilities], bool]
+
+
+def folder() -> str:
+    """The exported folder as a cache key: tests point GENLAB_EXPORTED_DIR elsewhere."""
+    return str(exported_dir())
+
+
+@st.cache_resource(show_spinner="Reading model cards...")
+def _entries(folder: str) -> dict[str, ModelEntry]:
+    return scan(Path(folder))
+
+
+def model_entries() -> dict[str, ModelEntry]:
+    """Every model card in exported/, checked once per process, in display order."""
+    return _entries(folder())
+
+
+# What pages ask for (a page asks what a model can do, never which class it is):
+def generative(c: Capabilities) -> bool:
+    return c.generative
+
+
+def with_encoder(c: Capabilities) -> bool:
+    return c.has_encoder
+
+
+def with_latent(c: Capabilities) -> bool:
+    return c.has_latent
+
+
+def completes(c: Capabilities) -> bool:
+    return c.can_complete
+
+
+def chain_rule(c: Capabilities) -> bool:
+    """An exact likelihood as a product of per-pixel conditionals, which can be mapped pixel by pixel."""
+    return c.can_complete and c.density == "exact"
+
+
+def with_likelihood(c: Capabilities) -> bool:
+    return c.has_likelihood
+
+
+def _matches(entry: ModelEntry, where: Where | None) -> bool:
+    return where is None or (entry.capabilities is not None and where(entry.capabilities))
+
+
+def available(where: Where | None = None) -> list[ModelEntry]:
+    """The usable models whose capabilities satisfy ``where`` (all if None), family by family."""
+    return [e for e in model_entries().values() if e.available and _matches(e, where)]
+
+
+def unavailable(where: Where | None = None) -> list[ModelEntry]:
+    """The models of that kind that cannot be used (a model whose card cannot be read counts for every kind)."""
+    return [e for e in model_entries().values() if not e.available and (e.capabilities is None or _matches(e, where))]
+
+
+@st.cache_resource(show_spinner="Loading model...", max_entries=32)
+def cached_model(name: str, folder: str) -> OnnxModel:
+    return load_model(name, Path(folder))
+
+
+def load(name: str) -> OnnxModel:
+    """The loaded model; ModelUnavailable says why it cannot be."""
+    return cached_model(name, folder())
+
+
+@st.cache_resource(show_spinner="Loading test digits...")
+def _test_digits(folder: str) -> TestDigits:
+    return load_test_digits(Path(folder))
+
+
+def test_digits() -> TestDigits:
+    """The 500 test digits; OSError, KeyError or ValueError with the reason if the demo data is unusable."""
+    return _test_digits(folder())
+
+
+@st.cache_data(show_spinner="Scoring the 500 test digits...", max_entries=16)
+def _test_nll(name: str, folder: str) -> np.ndarray:
+    model = cached_model(name, folder)
+    digits = _test_digits(folder)
+    # Export stores them, computed by the same function through the same (sha-checked) ONNX files:
+    # scoring 500 digits is up to ~20 s on 2 cores (the Gated PixelCNN sums over 10 classes).
+    stored = model.card.metrics.test_nll_per_image
+    if stored is not None and len(stored) == len(digits.binary):
+        return np.asarray(stored, np.float64)
+    return nll_nats(model, digits.binary)
+
+
+def test_nll(name: str) -> np.ndarray:
+    """-log p(x) of each of the 500 fixed-binary test digits under a model (metrics.nll_nats), nats per image."""
+    return _test_nll(name, folder())
+
+
+# ---- the studies' cards and files -----------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the density models...")
+def _density_card(folder: str) -> tuple[DensityCard | None, str | None]:
+    try:
+        return density.load_density_card(Path(folder)), None
+    except CardError as err:
+        return None, str(err)
+
+
+def density_card() -> tuple[DensityCard | None, str | None]:
+    """The toy-density study's card and, if it cannot be used, why."""
+    return _density_card(folder())
+
+
+@st.cache_resource(show_spinner="Loading the density models...", max_entries=16)
+def _toy_models(dataset: str, folder: str):
+    card, problem = _density_card(folder)
+    if card is None:
+        return {}, [problem or "run `python -m training density`"]
+    runs, _ = _lab(folder)
+    lab_card = ganlab.load_lab_card(Path(folder)) if runs else None
+    return density.load_trained(dataset, card, lab_card, Path(folder))
+
+
+def toy_models(dataset: str):
+    """The trained models for a 2-D toy set, {kind: model}, and why any failed to load."""
+    return _toy_models(dataset, folder())
+
+
+@st.cache_resource(show_spinner="Loading the trained flow...", max_entries=16)
+def _flow_1d(dataset: str, folder: str):
+    card, problem = _density_card(folder)
+    entry = card.datasets_1d.get(dataset) if card else None
+    if entry is None:
+        return None, problem
+    try:
+        return density.TrainedDensity("flow", entry.flow, Path(folder)), None
+    except density.ModelFileError as err:
+        return None, str(err)
+
+
+def flow_1d(dataset: str):
+    """The trained 1-D flow for a data set (loaded once, not on every slider move), and why not if it failed."""
+    return _flow_1d(dataset, folder())
+
+
+@st.cache_resource(show_spinner="Loading the lab's training snapshots...")
+def _lab(folder: str):
+    return ganlab.load_lab(Path(folder))
+
+
+def lab():
+    """The GAN lab's runs and a message for each that failed to load."""
+    return _lab(folder())
+
+
+@st.cache_resource(show_spinner="Loading the study's classifiers...")
+def _features(folder: str) -> tuple[FeaturesCard | None, dict, list[str]]:
+    try:
+        card = features.load_study(Path(folder))
+    except CardError as err:
+        return None, {}, [str(err)]
+    nets, problems = features.load_classifiers(card, Path(folder)) if card else ({}, [])
+    return card, nets, problems
+
+
+def features_study():
+    """The few-label study's card, its classifiers, and what failed to load."""
+    return _features(folder())

@@ -1,0 +1,196 @@
+"""The controls pages share: which model, which seed, which digit, which class, how hot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from app import display, models
+from inference import images as img
+from inference.base import OnnxModel
+from inference.registry import ModelUnavailable
+
+MAX_SEED = 2**31 - 1
+
+
+def get_model(name: str) -> OnnxModel | None:
+    """The loaded model, or None after an error on the page saying why it cannot be used."""
+    try:
+        return models.load(name)
+    except ModelUnavailable as err:
+        display.error(str(err))
+        return None
+
+
+def test_digits():
+    """The 500 test digits; the page stops with the reason if the demo data cannot be loaded."""
+    try:
+        return models.test_digits()
+    except (FileNotFoundError, OSError, KeyError, ValueError) as err:
+        display.error(f"The test digits cannot be loaded: {err}")
+        st.stop()
+
+
+def pick_model(
+    label: str, where: models.Where | None = None, key: str = "model", default: str | None = None
+) -> OnnxModel:
+    """A sidebar select box over the usable models of a kind; stops the page if there is none. Models of
+    that kind that cannot be used are listed in the sidebar with the reason."""
+    display.warn_unavailable(models.unavailable(where))
+    entries = display.require(models.available(where), "model of this kind", "python -m training all")
+    names = [e.name for e in entries]
+    titles = {e.name: e.title for e in entries}
+    # The link carries the model's name (/sample?model=pixelcnn); a title (what Streamlit's own binding
+    # writes) is read too. A stale or hand-made value (an old link, a removed model) falls back to the default.
+    linked = st.query_params.get(key)
+    linked = {t: n for n, t in titles.items()}.get(linked, linked)
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = linked if linked in names else (default if default in names else names[0])
+    name = st.sidebar.selectbox(label, names, format_func=lambda n: titles.get(n, n), key=key)
+    st.query_params[key] = name
+    model = get_model(name)
+    if model is None:
+        st.stop()
+    return model
+
+
+def seed_input(key: str = "seed", label: str = "Seed") -> int:
+    return int(
+        st.sidebar.number_input(
+            label,
+            min_value=0,
+            max_value=MAX_SEED,
+            value=0,
+            step=1,
+            key=key,
+            help="The same seed gives the same pictures, in every model that shares the latent size.",
+            bind="query-params",
+        )
+    )
+
+
+def temperature(family: str, latent: bool) -> float:
+    """A temperature slider whose value is kept per family: it means different things in each (the prior's
+    scale for latent models, a divisor of the logits for autoregressive ones), so 1.8 chosen for a VAE
+    does not silently turn a PixelCNN's samples into noise."""
+    return float(
+        st.sidebar.slider(
+            "Temperature (prior scale)" if latent else "Temperature",
+            0.1,
+            2.0,
+            1.0,
+            step=0.05,
+            key=f"temperature_{family}",
+            bind="query-params",
+            help="Codes are drawn with this many times the prior's standard deviation: below 1 gives typical, "
+            "cleaner digits; above 1 reaches the edges of the latent space."
+            if latent
+            else "Divides each pixel's logit: below 1 picks the likelier value more often, above 1 adds noise.",
+        )
+    )
+
+
+def clamp_int(value, lo: int, hi: int, default: int) -> int:
+    """A value that may have come from anywhere (session state, an old link) as an int in [lo, hi]."""
+    try:
+        return min(max(int(value), lo), hi)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def digit_picker(key: str, label: str = "Test digit", default: int = 0) -> int:
+    """Index of a test digit: a number box with a random button."""
+    n = len(test_digits())
+    st.session_state[key] = clamp_int(st.session_state.get(key), 0, n - 1, default)
+    if st.button("Random digit", key=f"{key}_random", icon=":material/casino:"):
+        st.session_state[key] = int(np.random.default_rng().integers(n))
+    return int(st.number_input(label, min_value=0, max_value=n - 1, step=1, key=key))
+
+
+def class_picker(label: str = "Class", key: str = "digit_class", allow_each: bool = True, default=None):
+    """The digit a class-conditional model is asked for: one class, or each class in turn."""
+    options = (["each"] if allow_each else []) + list(range(10))
+    if default not in options:
+        default = options[0]
+    return st.sidebar.selectbox(
+        label,
+        options,
+        index=options.index(default),
+        format_func=lambda c: "Each class in turn (0, 1, 2, ...)" if c == "each" else f"{c}",
+        key=key,
+        help="A class-conditional model is told which digit to draw: every layer gets a bias learned for that digit.",
+    )
+
+
+def class_labels(n: int) -> np.ndarray:
+    """n class labels from the sidebar's class picker: one class n times, or 0, 1, 2, ... in turn."""
+    choice = class_picker()
+    return np.arange(n) % 10 if choice == "each" else np.full(n, int(choice))
+
+
+@dataclass(frozen=True)
+class DigitInput:
+    image: np.ndarray  # (28, 28) float32 in [0, 1], MNIST style
+    binary: np.ndarray  # (28, 28) float32 {0, 1}: the fixed binarization likelihoods use
+    label: int | None  # the true class, for test digits
+    description: str
+
+
+def digit_input() -> DigitInput | None:
+    """Where a page's digit comes from: a test digit, an upload or a drawing.
+
+    Shows the choice and its widgets where it is called; returns None (after saying what
+    to do, or why an upload cannot be used) until there is a digit. The choice persists
+    across pages, so a digit drawn on one page is still selected on the next.
+    """
+    source = st.segmented_control(
+        "Input", ["Test digit", "Upload", "Draw"], default="Test digit", key="source", required=True,
+        persist_state="session",
+    )  # fmt: skip
+    if source == "Test digit":
+        digits = test_digits()
+        index = digit_picker("digit_index")
+        label = int(digits.labels[index])
+        return DigitInput(
+            digits.gray(index), digits.binary[index].astype(np.float32), label, f"test digit {index}, a {label}"
+        )
+    if source == "Upload":
+        # No type= filter: the content, not the name, decides (a .png may be text, an .svg is refused
+        # with a reason), and a filter would raise before the page could explain anything.
+        upload = st.file_uploader(
+            "A picture of one digit",
+            key="upload",
+            help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {img.MAX_UPLOAD_BYTES // 2**20} MB.",
+        )
+        if upload is None:
+            st.info("Upload a picture of a single digit, dark on light or light on dark.")
+            return None
+        try:
+            image = img.prepare_upload(upload.getvalue(), upload.name)
+        except img.ImageInputError as err:
+            display.error(f"That upload cannot be used: {err}", icon=":material/broken_image:")
+            return None
+        return DigitInput(image, img.binarize(image), None, f"your upload {upload.name}")
+    from streamlit_drawable_canvas import st_canvas  # a browser component: imported only when drawing
+
+    canvas = st_canvas(
+        stroke_width=22,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        width=280,
+        height=280,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key="canvas",
+    )
+    if not (canvas.json_data and canvas.json_data.get("objects")):
+        st.info("Draw one digit on the black square, large and in the middle.")
+        return None
+    try:
+        image = img.prepare_drawing(canvas.image_data)
+    except img.ImageInputError as err:
+        st.warning(str(err), icon=":material/draw:")
+        return None
+    return DigitInput(image, img.binarize(image), None, "your drawing")
