@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from app import display, models, widgets
-from inference.metrics import nll_nats
 from inference.numeric import bits_per_dim
 from inference.probes import probes
 
@@ -41,7 +40,7 @@ with display.timed("Scoring the probes..."):
         if model.density == "bound":
             bounds.append(f"{model.title}: k = {model.card.metrics.iwae_k}")
         rows += [{"model": entry.title, "bits/dim": float(v)} for v in test]
-        scores = bits_per_dim(nll_nats(model, np.stack(list(probe_images.values()))))
+        scores = bits_per_dim(models.nll_of(entry.name, np.stack(list(probe_images.values()))))
         for probe, score in zip(probe_images, scores, strict=True):
             marks.append({
                 "model": entry.title, "probe": probe, "bits/dim": float(score),

@@ -26,7 +26,7 @@ from inference.runtime import resident_mb  # noqa: E402
 
 PAGES = [
     "home", "sample", "reconstruct", "interpolate", "complete", "likelihood", "image_likelihood", "latent", "features",
-    "compare", "density_1d", "density_2d", "gan_lab",
+    "compare", "density_1d", "density_2d", "density_2d_yours", "gan_lab",
 ]  # fmt: skip
 INTERACTIONS = {
     "sample": ("change the seed", lambda at: at.sidebar.number_input(key="seed").set_value(3)),
@@ -38,6 +38,7 @@ INTERACTIONS = {
     "compare": ("change the seed", lambda at: at.sidebar.number_input(key="seed").set_value(3)),
     "density_1d": ("more EM components", lambda at: at.sidebar.slider(key="d1_k").set_value(4)),
     "density_2d": ("another data set", lambda at: at.sidebar.selectbox(key="d2_data").set_value("spiral")),
+    "density_2d_yours": ("more EM components", lambda at: at.sidebar.slider(key="d2_k").set_value(12)),
 }
 
 

@@ -89,11 +89,18 @@ def chain(items: list[tuple[str, float, int]]) -> str:
 
 
 def fcd_ranking(qualities: dict[str, object]) -> str:
-    """{title: SampleQuality} -> the chain by FCD, lower first (see :func:`chain`)."""
+    """{title: SampleQuality} -> the chain by FCD, lower first (see :func:`chain`), then the pairs inside a run of
+    ties that the intervals do separate (A ≈ B ≈ C may still have A < C)."""
     ranked = sorted(qualities.items(), key=lambda kv: kv[1].fcd)
-    return chain(
-        [(t, q.fcd, fcd_order(q, ranked[i + 1][1]) if i + 1 < len(ranked) else 0) for i, (t, q) in enumerate(ranked)]
-    )
+    orders = [fcd_order(q, ranked[i + 1][1]) if i + 1 < len(ranked) else 0 for i, (_, q) in enumerate(ranked)]
+    text = chain([(t, q.fcd, o) for (t, q), o in zip(ranked, orders, strict=True)])
+    hidden = [
+        f"{ranked[i][0]} < {ranked[j][0]}"
+        for i in range(len(ranked))
+        for j in range(i + 2, len(ranked))
+        if not any(orders[i:j]) and fcd_order(ranked[i][1], ranked[j][1]) < 0
+    ]
+    return text + (f"; across the ties, {', '.join(hidden)}" if hidden else "")
 
 
 def judges_disagree(by_judge: dict[str, dict[str, object]]) -> list[str]:

@@ -106,7 +106,9 @@ def floor() -> float:
 
 def test_conditional_gan_meets_its_targets():
     fcd, accuracy = judged("cgan")
-    assert accuracy >= 0.85, "samples classified as the class asked for"
+    # The target, 0.90, is on the mean over seeds (0.914 +- 0.008 over 5 seeds of 1,000 samples, in the card);
+    # one seed is allowed three of those standard deviations below it.
+    assert accuracy >= 0.90 - 3 * 0.008, "samples classified as the class asked for"
     # 10%: well beyond the spread of FCD over sample seeds at 1,000 samples (a few percent, the cards' fcd_std)
     assert floor() < fcd < 0.9 * judged("vae")[0], "the conditional GAN's samples are closer to the test digits"
 

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data", type=_data_spec, default="mnist5k", help="mnist5k | digits | idx:PATH")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-        p.add_argument("--limit", type=int, default=None, help="train on the first N images only (smoke tests)")
+        p.add_argument("--limit", type=int, default=None, help="train on N images only, the first of each class in turn (a class-balanced subset, for smoke tests)")
 
     p = sub.add_parser("train", help="train one model and write its checkpoint")
     p.add_argument("model", choices=list(MODELS))
@@ -60,10 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_protocol(p)
     add_dirs(p)
 
-    p = sub.add_parser("evaluate", help="recompute every figure in the model cards (all, or the models named)")
+    p = sub.add_parser(
+        "evaluate", help="recompute every figure in the model cards (all, or the models named) from their ONNX files"
+    )
     p.add_argument("models", nargs="*", choices=[[], *MODELS], metavar="model")
     add_protocol(p)
-    add_dirs(p)
+    p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
 
     p = sub.add_parser("data", help="write the demo data the app shows (the test split)")
     p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
