@@ -9,8 +9,9 @@ from inference.autoregressive import hidden_mask
 
 display.header(
     "Compare",
-    "One test split, one binarization, one seed: the likelihood where a family has one (exact, or a bound), "
-    "sample quality for every model, and what each costs in time and size.",
+    "One test split, one binarization: the likelihood where a family has one (exact, or a bound), sample quality "
+    "for every model with its spread over sample seeds, and what each costs in time and size; two models are ranked "
+    "only where their intervals separate them.",
 )
 
 display.warn_unavailable(models.unavailable())

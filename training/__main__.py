@@ -48,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data", type=_data_spec, default="mnist5k", help="mnist5k | digits | idx:PATH")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-        p.add_argument("--limit", type=int, default=None, help="train on N images only, the first of each class in turn (a class-balanced subset, for smoke tests)")
+        p.add_argument(
+            "--limit",
+            type=int,
+            default=None,
+            help="train on N images only, the first of each class in turn (a class-balanced subset, for smoke tests)",
+        )
 
     p = sub.add_parser("train", help="train one model and write its checkpoint")
     p.add_argument("model", choices=list(MODELS))

@@ -29,9 +29,36 @@ class ClassifierConfig:
     max_shift: int = 2  # pixels of random translation in training
 
 
-class Classifier(nn.Module):
-    Config = ClassifierConfig
+class Judge(nn.Module):
+    """What every judge of sample quality shares: ``body`` maps an image to the features the Frechet
+    distance is measured in, ``head`` maps them to class logits; trained by cross-entropy."""
+
     uses_labels = True
+    body: nn.Module
+    head: nn.Module
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 1, H, W) in [0, 1] -> class logits (B, 10) and features (B, F)."""
+        features = self.body(x)
+        return self.head(features), features
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """What training shows the judge instead of x (none by default)."""
+        return x
+
+    def loss(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits, _ = self(self.augment(x) if self.training else x)
+        ce = F.cross_entropy(logits, labels)
+        accuracy = (logits.argmax(1) == labels).float().mean()
+        return {"loss": ce, "cross_entropy": ce, "accuracy": accuracy.detach()}
+
+    def networks(self) -> dict[str, Network]:
+        x = torch.zeros(2, 1, self.config.image_size, self.config.image_size)
+        return {"classifier": Network(self, (x,), ["x"], ["logits", "features"])}
+
+
+class Classifier(Judge):
+    Config = ClassifierConfig
 
     def __init__(self, config: ClassifierConfig):
         super().__init__()
@@ -48,25 +75,10 @@ class Classifier(nn.Module):
         )  # fmt: skip
         self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(c.features, c.num_classes))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, H, W) in [0, 1] -> class logits (B, 10) and features (B, 128)."""
-        features = self.body(x)
-        return self.head(features), features
-
-    def shifted(self, x: torch.Tensor) -> torch.Tensor:
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
         """Each image moved by a random whole number of pixels in [-max_shift, max_shift]^2."""
         m = self.config.max_shift
         padded = F.pad(x, (m, m, m, m))
         H, W = x.shape[-2:]
         dy, dx = torch.randint(0, 2 * m + 1, (2, len(x)))
         return torch.stack([padded[i, :, dy[i] : dy[i] + H, dx[i] : dx[i] + W] for i in range(len(x))])
-
-    def loss(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        logits, _ = self(self.shifted(x) if self.training else x)
-        ce = F.cross_entropy(logits, labels)
-        accuracy = (logits.argmax(1) == labels).float().mean()
-        return {"loss": ce, "cross_entropy": ce, "accuracy": accuracy.detach()}
-
-    def networks(self) -> dict[str, Network]:
-        x = torch.zeros(2, 1, self.config.image_size, self.config.image_size)
-        return {"classifier": Network(self, (x,), ["x"], ["logits", "features"])}

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
 from torch import nn
 
-from training.models.base import Network
+from training.models.classifier import Judge
 
 
 @dataclass
@@ -27,9 +25,8 @@ class MLPClassifierConfig:
     dropout: float = 0.3
 
 
-class MLPClassifier(nn.Module):
+class MLPClassifier(Judge):
     Config = MLPClassifierConfig
-    uses_labels = True
 
     def __init__(self, config: MLPClassifierConfig):
         super().__init__()
@@ -40,18 +37,3 @@ class MLPClassifier(nn.Module):
             nn.Linear(c.hidden, c.features), nn.ReLU(),
         )  # fmt: skip
         self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(c.features, c.num_classes))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 1, H, W) in [0, 1] -> class logits (B, 10) and features (B, 128)."""
-        features = self.body(x)
-        return self.head(features), features
-
-    def loss(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        logits, _ = self(x)
-        ce = F.cross_entropy(logits, labels)
-        accuracy = (logits.argmax(1) == labels).float().mean()
-        return {"loss": ce, "cross_entropy": ce, "accuracy": accuracy.detach()}
-
-    def networks(self) -> dict[str, Network]:
-        x = torch.zeros(2, 1, self.config.image_size, self.config.image_size)
-        return {"classifier": Network(self, (x,), ["x"], ["logits", "features"])}
