@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,6 +91,24 @@ def temperature(family: str, latent: bool) -> float:
             else "Divides each pixel's logit: below 1 picks the likelier value more often, above 1 adds noise.",
         )
     )
+
+
+def step_grid(lo: float, hi: float, value: float, positions: int = 100) -> tuple[float, float, float, float, str]:
+    """(min, max, value, step, format) for a float slider over [lo, hi], every number on one decimal grid.
+
+    The browser snaps a slider's value to min + k * step and rounds it to the step's decimals (one more, in
+    fact), so with an unrounded min such as Scott's rule / 10 = 0.0634 it sends 0.063 for the leftmost
+    position. That is below min, and Streamlit then silently returns the default instead: the label moves,
+    the result does not. A power-of-ten step (at least ``positions`` of them across the range) and bounds
+    and value that are multiples of it are sent back exactly."""
+    step = 10.0 ** math.floor(math.log10((hi - lo) / positions))
+    decimals = max(0, -math.floor(math.log10(step)))
+
+    def snap(x: float) -> float:
+        return round(max(1, round(x / step)) * step, decimals)
+
+    lo, hi = snap(lo), snap(hi)
+    return lo, hi, min(max(snap(value), lo), hi), round(step, decimals), f"%.{decimals}f"
 
 
 def clamp_int(value, lo: int, hi: int, default: int) -> int:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import display, models
+from app import display, models, widgets
 from inference import density
 from inference.toy import TOYS_1D
 
@@ -58,15 +58,18 @@ else:
     held = truth.sample(10_000, 12345).astype(np.float64)
 
 default_bw = density.scott_bandwidth(train)
+# Bounds on the slider's own step grid (see widgets.step_grid): an unrounded minimum is never sent back exactly.
+bw_min, bw_max, bw_default, bw_step, bw_format = widgets.step_grid(default_bw / 10, default_bw * 5, default_bw)
 bandwidth = float(
     st.sidebar.slider(
         "KDE bandwidth (x units)",
-        float(default_bw / 10),
-        float(default_bw * 5),
-        float(default_bw),
-        format="%.3f",
+        bw_min,
+        bw_max,
+        bw_default,
+        step=bw_step,
+        format=bw_format,
         key=f"d1_bw_{source}",
-        help="The width of the Gaussian bump put on every sample. Starts at Scott's rule, sd n^(-1/5).",
+        help="The width of the Gaussian bump put on every sample. Starts at Scott's rule, sd n^(-1/5), rounded to the slider's step.",
     )
 )
 

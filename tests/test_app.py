@@ -2,6 +2,7 @@
 
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -262,6 +263,65 @@ def test_density_1d_user_values_and_bad_values(text, message):
     at.text_area(key="d1_text").set_value(text).run()
     assert not at.exception
     assert at.error and message in at.error[0].value
+
+
+def as_the_browser_sends(slider, end: str) -> float:
+    """The value the browser sends for a slider's leftmost or rightmost position.
+
+    The front end (react-aria's snapValueToStep) snaps to min + k * step and rounds the result to the
+    step's decimals plus one; AppTest's set_value sends a number exactly, so without this a test cannot
+    see a bound that the browser never sends back (Scott's rule / 10 = 0.0634 arrives as 0.063)."""
+    step = float(slider.step)
+    text = repr(step)
+    precision = len(text) - text.index(".") if "." in text else 0
+
+    def rounded(x: float) -> float:
+        return round(x * 10**precision) / 10**precision if precision else x
+
+    lo, hi = float(slider.min), float(slider.max)
+    return rounded(lo) if end == "min" else rounded(lo + math.floor(rounded((hi - lo) / step)) * step)
+
+
+@pytest.mark.parametrize("source", ["gap", "skewed"])
+def test_density_1d_table_follows_every_slider_extreme_after_switching_data(source):
+    """The table's live estimates are those of the sliders' values, at each end of each slider, after a switch
+    of data set (the bandwidth slider's range and key depend on the data)."""
+    from inference import density
+    from inference.toy import TOYS_1D
+
+    at = open_page("app_pages/density_1d.py")
+    at.sidebar.selectbox(key="d1_data").set_value(source).run()
+    assert_clean(at)
+    truth = TOYS_1D[source]
+    train = truth.sample(1000, 0).astype(np.float64)
+    held = truth.sample(10_000, 12345).astype(np.float64)
+
+    def table() -> dict[str, float]:
+        frame = at.dataframe[0].value
+        return dict(zip(frame["Estimate"], frame["Held-out log-likelihood (nats per point)"], strict=True))
+
+    bandwidth = float(at.sidebar.slider(key=f"d1_bw_{source}").value)
+    bins, components = 30, 2
+    for key in ("d1_bins", "d1_k", f"d1_bw_{source}"):
+        for end in ("min", "max"):
+            slider = at.sidebar.slider(key=key)
+            value = as_the_browser_sends(slider, end)
+            slider.set_value(value).run()
+            assert_clean(at)
+            if key == "d1_bins":
+                bins = int(value)
+            elif key == "d1_k":
+                components = int(value)
+            else:
+                bandwidth = value
+            got = table()
+            kde = float(np.mean(density.kde_log_density(train, held, bandwidth)))
+            assert got["Kernel density (KDE)"] == pytest.approx(kde, abs=1e-9), (key, end, value)
+            hist = float(np.mean(density.histogram_log_density(train, held, bins)))
+            assert got["Histogram"] == pytest.approx(hist, abs=1e-9), (key, end, value)
+            em = float(np.mean(density.fit_gmm(train, components).log_density(held)))
+            assert got[f"Gaussian mixture, EM (K={components})"] == pytest.approx(em, abs=1e-9), (key, end, value)
+    assert bandwidth == at.sidebar.slider(key=f"d1_bw_{source}").value, "the slider's value is the one sent"
 
 
 def test_density_1d_csv_upload():
