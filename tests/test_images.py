@@ -52,6 +52,61 @@ def test_a_test_digit_survives_the_round_trip():
     assert np.abs(again - digit / 255).mean() < 0.08
 
 
+def lit_paper(h=480, w=360, seed=0, gradient=True) -> np.ndarray:
+    """Paper under a phone's light: brightness from 0.30 in one corner to 0.95 in the other (or 0.8 all over
+    without the gradient), with grain."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    light = 0.30 + 0.65 * (0.6 * xx / w + 0.4 * yy / h) if gradient else np.full((h, w), 0.8)
+    return light + np.random.default_rng(seed).normal(0, 0.02, (h, w))
+
+
+def photo_of_a_four(lighting: np.ndarray) -> bytes:
+    """A dark 4 on the paper (ink reflects 45% of the light that falls on it), as an 8-bit PNG."""
+    ink = np.zeros(lighting.shape, bool)
+    ink[120:300, 112:140] = True  # the left stroke
+    ink[272:300, 112:262] = True  # the bar
+    ink[100:380, 214:242] = True  # the stem
+    photo = np.where(ink, 0.45 * lighting, lighting)
+    return png(Image.fromarray((np.clip(photo, 0, 1) * 255).astype(np.uint8)))
+
+
+def test_a_photo_under_uneven_lighting_is_centred_and_sized_like_mnist():
+    even = img.upload_digit(photo_of_a_four(lit_paper(gradient=False)))
+    photo = img.upload_digit(photo_of_a_four(lit_paper()), "four.png")
+    digit = photo.image
+    assert photo.warning is None, photo.warning
+    rows, cols = np.nonzero(digit > 0.1)
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 in (19, 20, 21), "fitted to a 20 px box"
+    cy, cx = (np.indices(digit.shape) * digit).reshape(2, -1).sum(1) / digit.sum()
+    assert abs(cy - 14) <= 1.0 and abs(cx - 14) <= 1.0, "centre of mass at the centre"
+    assert 0.06 <= photo.ink_share <= 0.53, "ink covers as much of its box as in MNIST's test digits"
+    off = np.ones_like(digit, bool)
+    off[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = False
+    assert digit[off].max() == 0, "the paper is black, however it was lit"
+    assert np.abs(digit - even.image).mean() < 0.03, "the same digit as under even light"
+
+
+def test_blank_paper_under_uneven_lighting_gets_a_warning():
+    result = img.upload_digit(png(Image.fromarray((np.clip(lit_paper(), 0, 1) * 255).astype(np.uint8))), "blank.png")
+    assert result.warning and "does not look like a digit" in result.warning
+    assert "blank" in result.warning
+
+
+def test_a_mostly_ink_picture_gets_a_warning():
+    picture = np.full((480, 360), 230, np.uint8)
+    picture[40:440, 30:330] = 20  # a page almost all ink, photographed up close
+    result = img.upload_digit(png(Image.fromarray(picture)), "ink.png")
+    assert result.warning and "does not look like a digit" in result.warning
+    assert result.ink_share > img.INK_SHARE[1] and "mostly ink" in result.warning
+
+
+def test_mnist_digits_themselves_get_no_warning():
+    from inference import load_test_digits
+
+    for digit in load_test_digits().images:
+        assert img.preprocess(digit / 255.0).warning is None
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "I;16", "CMYK", "RGB", "1", "F"])
 def test_image_modes_are_converted(mode):
     base = Image.fromarray(drawn_seven())
