@@ -21,12 +21,13 @@ def header(title: str, lesson: str) -> None:
 
 
 def show_digits(images: np.ndarray, cols: int | None = None, caption: str | None = None, scale: int = 4) -> None:
-    """A grid of digits, upscaled crisply (nearest neighbour), shown at its own pixel size."""
-    st.image(img.upscale(img.tile(images, cols), scale), caption=caption, width="content")
+    """A grid of digits, upscaled crisply (nearest neighbour), shown at its own pixel size, as a PNG: Streamlit
+    would send a JPEG, whose ringing blurs the pixel edges."""
+    st.image(img.upscale(img.tile(images, cols), scale), caption=caption, width="content", output_format="PNG")
 
 
 def show_digit(image: np.ndarray, caption: str | None = None, scale: int = img.DISPLAY_SCALE) -> None:
-    st.image(img.upscale(image, scale), caption=caption, width="content")
+    st.image(img.upscale(image, scale), caption=caption, width="content", output_format="PNG")
 
 
 @contextmanager

@@ -155,6 +155,8 @@ class DigitInput:
     binary: np.ndarray  # (28, 28) float32 {0, 1}: the fixed binarization likelihoods use
     label: int | None  # the true class, for test digits
     description: str
+    shown: bool = False  # the input widget already showed ``image``, what the models see (uploads, drawings)
+    warning: str | None = None  # why the preprocessed picture may not look like a digit
 
 
 def digit_input() -> DigitInput | None:
@@ -177,21 +179,26 @@ def digit_input() -> DigitInput | None:
         )
     if source == "Upload":
         # No type= filter: the content, not the name, decides (a .png may be text, an .svg is refused
-        # with a reason), and a filter would raise before the page could explain anything.
+        # with a reason), and a filter would raise before the page could explain anything. The server takes
+        # files up to 25 MB (.streamlit/config.toml), so one over the app's 5 MB reaches this code and is
+        # refused with the limit said, in place of the last file's message; the browser alone would only mark
+        # it red and leave that message on screen.
+        limit = f"{img.MAX_UPLOAD_BYTES // 2**20} MB"
         upload = st.file_uploader(
-            "A picture of one digit",
+            f"A picture of one digit (up to {limit})",
             key="upload",
-            help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {img.MAX_UPLOAD_BYTES // 2**20} MB.",
+            help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {limit}. Dark on light or light on dark; uneven "
+            "lighting is corrected.",
         )
         if upload is None:
-            st.info("Upload a picture of a single digit, dark on light or light on dark.")
+            st.info(f"Upload a picture of a single digit (up to {limit}), dark on light or light on dark.")
             return None
         try:
-            image = img.prepare_upload(upload.getvalue(), upload.name)
+            prepared = img.upload_digit(upload.getvalue(), upload.name)
         except img.ImageInputError as err:
             display.error(f"That upload cannot be used: {err}", icon=":material/broken_image:")
             return None
-        return DigitInput(image, img.binarize(image), None, f"your upload {upload.name}")
+        return _shown(prepared, f"your upload {upload.name}")
     from streamlit_drawable_canvas import st_canvas  # a browser component: imported only when drawing
 
     canvas = st_canvas(
@@ -208,8 +215,18 @@ def digit_input() -> DigitInput | None:
         st.info("Draw one digit on the black square, large and in the middle.")
         return None
     try:
-        image = img.prepare_drawing(canvas.image_data)
+        prepared = img.drawing_digit(canvas.image_data)
     except img.ImageInputError as err:
         st.warning(str(err), icon=":material/draw:")
         return None
-    return DigitInput(image, img.binarize(image), None, "your drawing")
+    return _shown(prepared, "your drawing")
+
+
+def _shown(prepared: img.Prepared, description: str) -> DigitInput:
+    """Show the 28 x 28 the models will see (crisp, as every digit in the app), with the warning if the
+    preprocessing found something that does not look like a digit; the page gets both."""
+    display.show_digit(prepared.image, caption=f"What the models see: {description}, as a 28 x 28 MNIST digit")
+    if prepared.warning:
+        st.warning(prepared.warning, icon=":material/warning:")
+    image = prepared.image
+    return DigitInput(image, img.binarize(image), None, description, shown=True, warning=prepared.warning)

@@ -17,8 +17,9 @@ with left:
 if chosen is None:
     st.stop()
 digit = chosen.image
-with left:
-    display.show_digit(digit, caption=f"Input, as the models see it (28 x 28): {chosen.description}")
+if not chosen.shown:  # an upload or a drawing is already shown as the models see it, by the input widget
+    with left:
+        display.show_digit(digit, caption=f"Input, as the models see it (28 x 28): {chosen.description}")
 
 display.warn_unavailable(models.unavailable(models.with_encoder))
 entries = models.available(models.with_encoder)

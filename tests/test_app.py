@@ -124,6 +124,24 @@ def test_reconstruct_upload_png_and_non_image():
     assert at.error and "cannot be used" in at.error[0].value
 
 
+def test_an_upload_shows_what_the_models_see_and_warns_when_it_is_not_a_digit():
+    at = open_page("app_pages/reconstruct.py")
+    at.button_group(key="source").set_value("Upload").run()
+    picture = np.full((120, 90), 230, np.uint8)
+    picture[10:110, 8:82] = 20  # almost all ink
+    at.file_uploader(key="upload").set_value(("ink.png", png(picture), "image/png")).run()
+    assert_clean(at)
+    assert at.warning and "does not look like a digit" in at.warning[0].value
+    assert any("What the models see" in c for c in image_captions(at))
+    assert len(images(at)) == 4, "the 28 x 28 once (not again by the page), and one reconstruction per model"
+    assert images(at)[0].proto.imgs[0].url.endswith(".png"), "lossless, so its nearest-neighbour blocks stay crisp"
+    digit = np.full((120, 90), 255, np.uint8)
+    digit[20:100, 40:55] = 0  # a dark "1" on white paper
+    at.file_uploader(key="upload").set_value(("one.png", png(digit), "image/png")).run()
+    assert_clean(at)
+    assert not at.warning, "a new file clears the last one's warning"
+
+
 def image_captions(at: AppTest) -> list[str]:
     return [img.caption for element in images(at) for img in element.proto.imgs]
 

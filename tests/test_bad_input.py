@@ -3,6 +3,7 @@ traceback; hand-made values in the link or the session are checked and clamped."
 
 import io
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_images import BAD_INPUTS, drawn_seven  # noqa: E402
+
+from inference import images as img  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
@@ -31,6 +34,18 @@ def test_bad_upload_gives_a_clear_message_on_the_page(name):
     assert not at.exception, [e.value for e in at.exception]
     errors = " ".join(e.value for e in at.error)
     assert "That upload cannot be used" in errors and name in errors or message in errors, errors
+
+
+def test_an_oversized_picture_reaches_the_app_and_replaces_the_last_message():
+    """The browser marks a file over the server's limit red and says nothing; so the server takes more than
+    the app's 5 MB, and the app refuses it in words, in place of the previous file's message."""
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 2**20 > 2 * img.MAX_UPLOAD_BYTES
+    at = reconstruct_with_upload("notes.png", b"not a picture")
+    assert [e.value for e in at.error] and "notes.png" in at.error[0].value
+    at.file_uploader(key="upload").set_value(("huge.png", b"\x89PNG" + bytes(6 * 2**20), "image/png")).run()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "huge.png" in errors[0] and "the limit is 5 MB" in errors[0], errors
 
 
 def encoded(mode: str) -> tuple[str, bytes, str]:
