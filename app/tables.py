@@ -34,6 +34,8 @@ def model_table(entries: list[ModelEntry], every: list[ModelEntry] | None = None
         card = e.card
         m = card.metrics if card else None
         q = m.sample_quality.get(JUDGE) if m else None
+        track = (m.likelihood_track or "binary") if m and m.nll_nats is not None else None
+        binary, eight_bit = track == "binary", track == "8-bit"
         mlp = m.sample_quality.get("mlp_classifier") if m else None
         c = card.comparison if card else None
         accuracy = q.class_accuracy if q and q.class_accuracy is not None else (m.test_accuracy if m else None)
@@ -42,8 +44,9 @@ def model_table(entries: list[ModelEntry], every: list[ModelEntry] | None = None
                 "Model": e.title,
                 "Family": card.family if card else None,
                 "Density": DENSITY.get(card.density, card.density) if card else None,
-                "NLL (nats)": m.nll_nats if m else None,
-                "Bits/dim": m.bits_per_dim if m else None,
+                "NLL (nats)": m.nll_nats if binary else None,
+                "Bits/dim": m.bits_per_dim if binary else None,
+                "Bits/dim, 8-bit": m.bits_per_dim if eight_bit else None,
                 "ELBO (nats)": m.elbo_nats if m else None,
                 "Recon. (nats)": m.recon_nats if m else None,
                 "NLL s.e.": m.nll_standard_error if m else None,
@@ -70,9 +73,16 @@ def model_table(entries: list[ModelEntry], every: list[ModelEntry] | None = None
 
 COLUMNS = {
     "NLL (nats)": st.column_config.NumberColumn(
-        format="%.2f", help="-log p(x) per test image, nats: exact for autoregressive models, an IWAE bound for VAEs"
+        format="%.2f",
+        help="Binary track: -log p(x) per fixed-binary test image, nats: exact for autoregressive models, an IWAE "
+        "bound for VAEs",
     ),
-    "Bits/dim": st.column_config.NumberColumn(format="%.4f", help="NLL / (784 ln 2)"),
+    "Bits/dim": st.column_config.NumberColumn(format="%.4f", help="Binary track: NLL / (784 ln 2)"),
+    "Bits/dim, 8-bit": st.column_config.NumberColumn(
+        format="%.3f",
+        help="8-bit track: -log p(x) of the 500 test digits at their 256 grey levels, in bits per pixel (a flow's exact "
+        "density of the dequantized digits, a diffusion model's variational bound). Not comparable with the binary track.",
+    ),
     "ELBO (nats)": st.column_config.NumberColumn(format="%.2f", help="The VAE's training bound on the test split"),
     "Recon. (nats)": st.column_config.NumberColumn(format="%.1f", help="Bernoulli cross-entropy of the reconstruction"),
     "NLL s.e.": st.column_config.NumberColumn(
@@ -130,3 +140,23 @@ def rankings(entries: list[ModelEntry]) -> list[str]:
             else "The two judges never order two models oppositely where both separate them."
         )
     return lines
+
+
+FAMILY_COLORS = {
+    "autoencoder": "#8c8c8c",
+    "latent-variable": "#4c9be8",
+    "autoregressive": "#f2a541",
+    "flow": "#9b6ee8",
+    "diffusion": "#3cc8a0",
+    "implicit": "#e8556a",
+    "classifier": "#cccccc",
+}
+
+
+def family_color(title: str = "Family"):
+    """One colour per family in every chart of the app."""
+    import altair as alt
+
+    return alt.Color(
+        "Family:N", title=title, scale=alt.Scale(domain=list(FAMILY_COLORS), range=list(FAMILY_COLORS.values()))
+    )

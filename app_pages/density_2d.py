@@ -1,5 +1,6 @@
 """Density in 2-D: every family's estimate of the same toy distribution, side by side."""
 
+import altair as alt
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -12,7 +13,8 @@ from inference.toy import TOYS
 display.header(
     "Density estimation in 2-D",
     "The same data, every family of the taxonomy: explicit exact densities (mixture, flow, autoregressive), an "
-    "explicit approximate one (the VAE, by importance sampling), and an implicit model (the GAN: samples only).",
+    "explicit approximate one (the VAE, by importance sampling), and models known by their samples (the GAN, and a "
+    "diffusion model, which learns the score of noisier and noisier copies of the data).",
 )
 
 TAXONOMY = {
@@ -21,6 +23,7 @@ TAXONOMY = {
     "autoregressive": ("Autoregressive p(x₁) p(x₂ | x₁)", "exact"),
     "vae": ("VAE", "estimate (importance sampling, k = 16 on the map)"),
     "gan": ("GAN", "none: KDE of 2,000 of its samples"),
+    "diffusion": ("Diffusion", "none: KDE of 2,000 of its samples"),
 }
 CELLS = 200
 
@@ -31,7 +34,7 @@ def heat(dataset: str, kind: str, folder: str) -> tuple[np.ndarray, np.ndarray, 
     trained, _ = models.toy_models(dataset)
     model = trained[kind]
     samples = model.sample(2000, seed=0)
-    if kind == "gan":
+    if kind in ("gan", "diffusion"):
         bw = density.scott_bandwidth(samples)
         ticks, values = density.grid_log_density(lambda x: density.kde_log_density(samples, x, bw), CELLS)
     elif kind == "vae":
@@ -39,6 +42,13 @@ def heat(dataset: str, kind: str, folder: str) -> tuple[np.ndarray, np.ndarray, 
     else:
         ticks, values = density.grid_log_density(model.log_prob, CELLS)
     return ticks, values, samples[:500]
+
+
+@st.cache_data(show_spinner="Running the reverse process...", max_entries=16)
+def trajectories(dataset: str, folder: str) -> np.ndarray:
+    """12 points from noise to data, every step of the toy diffusion model's deterministic (DDIM) reverse process."""
+    trained, _ = models.toy_models(dataset)
+    return trained["diffusion"].trajectories(12, seed=1, method="ddim")
 
 
 source = st.sidebar.selectbox("Data", list(TOYS), format_func=lambda s: TOYS[s].title, key="d2_data")
@@ -87,6 +97,8 @@ rows = [
 for kind in kinds:
     title, how = TAXONOMY[kind]
     ll = entry.models[kind].held_out_ll if entry and kind in entry.models else None
+    if ll is None:  # a sampler only (the GAN, the diffusion model): no density to score held-out points with
+        continue
     rows.append({
         "Model": title, "Density": how.split(":")[0].split(" (")[0],
         "Held-out log-likelihood (nats per point)": ll,
@@ -98,5 +110,59 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
 })  # fmt: skip
 st.caption(
     f"On {card.held_out if card else 'held-out points'}, computed at training time (the VAE's with k = 500 importance "
-    "samples, a lower bound). The GAN has no row: it defines no density, only a sampler. The taxonomy in one table."
+    "samples, a lower bound). The GAN and the diffusion model have no row: neither gives a density these points can be "
+    "scored with (the diffusion model's variational bound is not computed for points), only a sampler. The taxonomy "
+    "in one table."
 )
+
+if "diffusion" in trained:
+    st.subheader("Diffusion on this set: the score, and points carried from noise to data")
+    diffusion = trained["diffusion"]
+    T = int(diffusion.entry.config["timesteps"])
+    level = int(
+        st.slider("Noise level: step t", 1, T, T // 5, key="d2_noise", help=f"1 is almost the data, {T} is noise.")
+    )
+    ticks = np.linspace(-3.6, 3.6, 19, dtype=np.float32)
+    grid = np.stack(np.meshgrid(ticks, ticks), -1).reshape(-1, 2)
+    score = diffusion.score(grid, level - 1)
+    length = np.linalg.norm(score, axis=1)
+    field = pd.DataFrame(
+        {
+            "x": grid[:, 0],
+            "y": grid[:, 1],
+            # Vega's angle: degrees clockwise from up
+            "angle": (90 - np.degrees(np.arctan2(score[:, 1], score[:, 0]))) % 360,
+            "strength": np.minimum(length / np.percentile(length, 95), 1.0),
+        }
+    )
+    path = trajectories(source, models.folder())
+    lines = pd.DataFrame(
+        [{"x": p[0], "y": p[1], "point": j, "step": s} for s, frame in enumerate(path) for j, p in enumerate(frame)]
+    )
+    scale = alt.Scale(domain=[-4, 4])
+    x = alt.X("x:Q", scale=scale, title="x₁ (data units)")
+    y = alt.Y("y:Q", scale=scale, title="x₂ (data units)")
+    chart = (
+        alt.Chart(pd.DataFrame({"x": data_points[:600, 0], "y": data_points[:600, 1]}))
+        .mark_circle(size=6, color="#9aa4b8", opacity=0.35)
+        .encode(x=x, y=y)
+        + alt.Chart(field)
+        .mark_point(shape="arrow", filled=True, color="#3cc8a0")
+        .encode(
+            x=x,
+            y=y,
+            angle=alt.Angle("angle:Q", scale=None),
+            size=alt.Size("strength:Q", scale=alt.Scale(range=[10, 220]), legend=None),
+        )
+        + alt.Chart(lines)
+        .mark_line(strokeWidth=1.5, color="#F2A541", opacity=0.8)
+        .encode(x=x, y=y, detail="point:N", order="step:Q")
+        + alt.Chart(lines[lines.step == lines.step.max()]).mark_circle(size=50, color="#F2A541").encode(x=x, y=y)
+    ).properties(width=480, height=480)
+    st.altair_chart(chart, width="content")
+    st.caption(
+        f"Green: the learned score, the direction in which the noisy data's density grows, at step {level} of {T} (arrows "
+        "point uphill; their length is capped). At high noise it points at the data's centre, at low noise at the "
+        f"nearest part of the shape. Orange: 12 points carried by the deterministic (DDIM) reverse process from noise "
+        f"(step {T}) to samples (dots), following the score as it sharpens; grey: the data."
+    )

@@ -8,6 +8,7 @@ import streamlit as st
 from app import display, models, widgets
 from inference import images as img
 from inference.autoregressive import in_progress
+from inference.diffusion import SAMPLERS
 
 display.header("Sample", "Every generative model here can make new digits; how it does so depends on its family.")
 
@@ -15,7 +16,7 @@ model = widgets.pick_model("Model", models.generative, default="vae")
 can = model.capabilities
 n = int(st.sidebar.slider("Number of samples", 1, 64, 16, key="n", bind="query-params"))
 seed = widgets.seed_input()
-temperature = widgets.temperature(can.family, latent=can.has_latent)
+temperature = widgets.temperature(can.family, latent=can.has_latent or can.has_prior)
 labels = widgets.class_labels(n) if can.conditional else None
 cols = min(n, 8)
 
@@ -77,6 +78,52 @@ if can.can_complete:  # pixel by pixel: the sampler, and the raster order, are w
         )
     else:
         st.caption(f"Switch to the {other} sampler to compare the times.")
+elif can.family == "diffusion":  # many small denoising steps: how many, and which sampler, are the choice
+    method = st.sidebar.radio("Sampler", list(SAMPLERS), format_func=SAMPLERS.get, key="diffusion_sampler")
+    if method == "ddim":
+        steps = int(st.sidebar.select_slider("Steps", [5, 10, 25, 50, 100, 200], value=50, key="diffusion_steps"))
+    else:
+        steps = model.timesteps
+        st.sidebar.caption(f"DDPM takes every one of the {steps:,} steps: about {steps / 50:.0f} times DDIM's 50.")
+    guidance = float(
+        st.sidebar.slider(
+            "Guidance scale",
+            0.0,
+            6.0,
+            model.guidance,
+            step=0.5,
+            key="diffusion_guidance",
+            help="Classifier-free guidance: eps = eps(x, no class) + s (eps(x, class) - eps(x, no class)). 0 ignores "
+            f"the class, 1 is the plain conditional model, larger draws the class more clearly. {model.guidance:g} was "
+            "chosen on the validation split.",
+        )
+    )
+    st.caption(
+        f"A diffusion model starts from noise, x_T ~ N(0, {temperature:g}² I), and removes a little of it at every "
+        "step: the network predicts the noise in x_t, and the sampler steps toward the clean image that prediction "
+        "implies. The Diffusion page shows every step."
+    )
+    progress = st.progress(0.0, text=f"Step 0 of {steps}")
+
+    def on_step(i: int, total: int, x: np.ndarray, x0: np.ndarray) -> None:
+        if i % max(1, total // 50) == 0 or i == total - 1:
+            progress.progress((i + 1) / total, text=f"Step {i + 1} of {total}")
+
+    start = time.perf_counter()
+    images = model.sample(
+        n, seed, temperature=temperature, labels=labels, steps=steps, method=method, guidance=guidance, on_step=on_step
+    )
+    progress.empty()
+    show_result(images, time.perf_counter() - start, f"{method.upper()}, {steps} steps, guidance {guidance:g}")
+elif can.family == "flow":
+    st.caption(
+        f"A normalizing flow draws a code z ~ N(0, {temperature:g}² I) as large as the image ({can.latent_dim} numbers) "
+        "and runs its invertible network backwards: every step can be undone, so the density of each image is exact "
+        "(the change of variables). A temperature below 1 gives smoother, more typical digits."
+    )
+    with display.timed("Sampling...") as t:
+        images = model.sample(n, seed, temperature=temperature)
+    show_result(images, t["seconds"], "z drawn and inverted")
 elif can.sample_kind == "probabilities":  # a decoder's Bernoulli means: the coins can be flipped too
     show = st.sidebar.radio(
         "Show",

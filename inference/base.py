@@ -92,8 +92,13 @@ class OnnxModel:
             can_complete=cls.can_complete,
             image_kind=cls.image_kind,
             sample_kind=cls.sample_kind,
-            latent_dim=int(card.config["z_dim"]) if cls.has_latent else None,
+            latent_dim=cls.latent_size(card) if cls.has_latent else None,
         )
+
+    @classmethod
+    def latent_size(cls, card: ModelCard) -> int:
+        """The size of a code (a family with a latent space says where its card keeps it)."""
+        return int(card.config["z_dim"])
 
     @property
     def capabilities(self) -> Capabilities:

@@ -180,11 +180,24 @@ class BoundAtK:
 
 
 @dataclass(frozen=True)
+class StepsPoint:
+    """A diffusion model's sample quality at one number of sampling steps: the speed/quality trade-off."""
+
+    steps: int
+    sampler: str  # "ddim" or "ddpm"
+    fcd: float  # the CNN judge's, one seed of ``samples`` samples
+    samples: int
+    seconds_per_image: float
+    class_accuracy: float | None = None
+
+
+@dataclass(frozen=True)
 class Metrics:
-    """A model's figures on the project's test split. Every likelihood is in nats per image on the fixed
-    binary test split, with bits/dim = nats / (784 ln 2) beside it."""
+    """A model's figures on the project's test split. Every likelihood is in nats per image on one of two tracks,
+    the fixed binary test split or the 8-bit grayscale one, with bits/dim = nats / (784 ln 2) beside it."""
 
     test_split: str | None = None
+    likelihood_track: str | None = None  # "binary" (the fixed binarization) or "8-bit" (grayscale): never mixed
     # likelihood models
     nll_nats: float | None = None
     nll_standard_error: float | None = None
@@ -208,6 +221,8 @@ class Metrics:
     test_accuracy: float | None = None
     test_cross_entropy_nats: float | None = None
     fcd_floor: FcdFloor | None = None  # a judge's floor
+    # diffusion models
+    steps_curve: tuple[StepsPoint, ...] | None = None
     # every model that samples: one entry per judge
     sample_quality: dict[str, SampleQuality] = field(default_factory=dict)
 

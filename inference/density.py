@@ -188,8 +188,43 @@ class TrainedDensity:
         log_px = diagonal_gaussian_log_prob(u, dec["mean"].reshape(k, -1, 2), dec["logvar"].reshape(k, -1, 2))
         return log_mean_exp(log_px + log_pz - log_q - np.log(self.scale).sum(), axis=0)
 
+    # ---- a diffusion model on points: no density, a score and a reverse process ----------------------------
+    def _abar(self) -> tuple[np.ndarray, np.ndarray]:
+        c = self.entry.config
+        betas = np.linspace(float(c["beta_start"]), float(c["beta_end"]), int(c["timesteps"]))
+        return betas, np.cumprod(1 - betas)
+
+    def score(self, x: np.ndarray, t: int) -> np.ndarray:
+        """grad log q_t at points x (data units) for step index t: -eps / sqrt(1 - abar_t), back in data units."""
+        _, abar = self._abar()
+        u = ((np.asarray(x, np.float32) - self.shift) / self.scale).astype(np.float32)
+        eps = self.networks["eps"](u, np.full(len(u), t, np.float32))["eps"]
+        return -eps / np.sqrt(1 - abar[t]) / self.scale
+
+    def trajectories(self, n: int, seed: int = 0, method: str = "ddpm") -> np.ndarray:
+        """The reverse process from noise, every step kept: (T + 1, n, 2) in data units, the noise first. DDPM
+        (ancestral: fresh noise at every step) or DDIM (deterministic: the smooth path of each starting point)."""
+        betas, abar = self._abar()
+        rng = np.random.default_rng(seed)
+        u = rng.standard_normal((n, 2)).astype(np.float32)
+        path = [u]
+        for t in range(len(betas) - 1, -1, -1):
+            eps = self.networks["eps"](u, np.full(n, t, np.float32))["eps"]
+            a_prev = abar[t - 1] if t > 0 else 1.0
+            u0 = (u - np.sqrt(1 - abar[t]) * eps) / np.sqrt(abar[t])
+            if method == "ddim":
+                u = (np.sqrt(a_prev) * u0 + np.sqrt(1 - a_prev) * eps).astype(np.float32)
+            else:
+                mean = (np.sqrt(a_prev) * betas[t] * u0 + np.sqrt(1 - betas[t]) * (1 - a_prev) * u) / (1 - abar[t])
+                var = betas[t] * (1 - a_prev) / (1 - abar[t])
+                u = (mean + (np.sqrt(var) * rng.standard_normal(u.shape) if t > 0 else 0.0)).astype(np.float32)
+            path.append(u)
+        return np.stack(path) * self.scale + self.shift
+
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         rng = np.random.default_rng(seed)
+        if self.kind == "diffusion":
+            return self.trajectories(n, seed)[-1]
         if self.kind == "vae":
             z = rng.standard_normal((n, 2)).astype(np.float32)
             dec = self.networks["decoder"](z)

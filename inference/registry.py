@@ -17,6 +17,8 @@ from inference.autoregressive import GatedPixelCNN, PixelCNN, PixelRNN
 from inference.base import Capabilities, OnnxModel
 from inference.cards import CardError, ModelCard, is_model_card, parse_model_card, read_json
 from inference.classifier import Classifier
+from inference.diffusion import Diffusion
+from inference.flow import Flow
 from inference.gan import GAN
 from inference.runtime import ModelFileError, check_file, load_network
 from inference.vae import VAE
@@ -31,10 +33,12 @@ ARCHITECTURES: dict[str, type[OnnxModel]] = {
     "gated_pixelcnn": GatedPixelCNN,
     "pixelrnn": PixelRNN,
     "gan": GAN,
+    "flow": Flow,
+    "diffusion": Diffusion,
     "classifier": Classifier,
 }
 
-FAMILY_ORDER = ("autoencoder", "latent-variable", "autoregressive", "implicit", "flow", "classifier")
+FAMILY_ORDER = ("autoencoder", "latent-variable", "autoregressive", "flow", "diffusion", "implicit", "classifier")
 
 
 def exported_dir() -> Path:

@@ -14,7 +14,7 @@ from training.studies.density import load_density_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 CARD = density.load_density_card(REPO / "exported")
-EXACT_2D = [(d, k) for d, e in CARD.datasets_2d.items() for k in e.models if k != "vae"]
+EXACT_2D = [(d, k) for d, e in CARD.datasets_2d.items() for k in e.models if CARD.models_2d[k].density == "exact"]
 
 
 def test_true_log_density_against_closed_forms():
@@ -72,10 +72,11 @@ def test_onnx_parity_for_every_density_network(stem, entry):
             x[:, 0] = rng.random(7)  # the component-picking uniform
         if role == "sample" and "autoregressive" in stem:
             x[:, [0, 2]] = rng.random((7, 2))
+        inputs = [x] + [rng.integers(0, 100, 7).astype(np.float32) for _ in net.example_inputs[1:]]  # step indices
         with torch.no_grad():
-            want = net.module(torch.tensor(x))
+            want = net.module(*map(torch.tensor, inputs))
         want = want if isinstance(want, tuple) else (want,)
-        got = session(x)
+        got = session(*inputs)
         for name, w in zip(session.output_names, want, strict=True):
             np.testing.assert_allclose(got[name], w.numpy(), atol=1e-4, rtol=1e-4)
 

@@ -46,7 +46,7 @@ SCRIPT = textwrap.dedent(
     from streamlit.testing.v1 import AppTest
 
     pages = [
-        "home", "sample", "reconstruct", "interpolate", "complete", "likelihood", "gan_lab", "features",
+        "home", "sample", "diffusion", "reconstruct", "interpolate", "complete", "likelihood", "gan_lab", "features",
         "compare", "density_1d", "density_2d", "density_2d_yours", "image_likelihood", "latent",
     ]  # fmt: skip
     for page in [f"app_pages/{p}.py" for p in pages]:

@@ -29,7 +29,16 @@ from pathlib import Path
 import numpy as np
 
 from inference.base import OnnxModel
-from inference.cards import BoundAtK, Comparison, FcdFloor, Metrics, ModelCard, SampleQuality, load_model_card
+from inference.cards import (
+    BoundAtK,
+    Comparison,
+    FcdFloor,
+    Metrics,
+    ModelCard,
+    SampleQuality,
+    StepsPoint,
+    load_model_card,
+)
 from inference.metrics import frechet_distance, frechet_from_stats, reference_kind, sample_images
 from inference.numeric import bits_per_dim, softmax
 from inference.registry import model_from_card
@@ -47,10 +56,12 @@ class Protocol:
     iwae_ks: tuple[int, ...] = (200, 1000, 5000)  # the last is the headline
     bootstrap: int = 200  # resamplings of the test images for the FCD interval
     judges: tuple[str, ...] = JUDGES
+    diffusion_steps: tuple[int, ...] = (10, 25, 50, 100, 1000)  # a diffusion model's FCD-against-steps curve
+    curve_samples: int = 1000  # per point of that curve (one seed)
 
 
 FULL = Protocol()  # what the shipped cards are computed with
-QUICK = Protocol(samples=200, seeds=(0, 1), iwae_ks=(4, 8), bootstrap=20)
+QUICK = Protocol(samples=200, seeds=(0, 1), iwae_ks=(4, 8), bootstrap=20, diffusion_steps=(2, 4), curve_samples=50)
 
 
 @dataclass(frozen=True)
@@ -60,15 +71,27 @@ class TestSet:
     gray: np.ndarray  # (N, H, W) float32
     binary: np.ndarray  # (N, H, W) float32 in {0, 1}
     labels: np.ndarray  # (N,)
-    description: str
+    description: str  # of the binary track
+    name: str = "test split"
+
+    def images(self, image_kind: str) -> np.ndarray:
+        """What a model of this kind is scored on: the fixed binarization, or the 8-bit intensities / 255."""
+        return self.binary if image_kind == "binary" else self.gray
+
+    def describe(self, image_kind: str) -> str:
+        if image_kind == "binary":
+            return self.description
+        return f"{self.name}, 8-bit grayscale (pixel values 0-255, not binarized)"
 
     @classmethod
     def of(cls, ds: data_lib.Dataset) -> TestSet:
+        name = f"{ds.name} test split ({len(ds.test)} images)"
         return cls(
             ds.test.images / np.float32(255),
             data_lib.binarize_fixed(ds.test.images).astype(np.float32),
             ds.test.labels,
-            f"{ds.name} test split ({len(ds.test)} images), binarized by {data_lib.TEST_BINARIZATION}",
+            f"{name}, binarized by {data_lib.TEST_BINARIZATION}",
+            name,
         )
 
 
@@ -77,26 +100,37 @@ def _mean_and_error(per_image: np.ndarray) -> tuple[float, float]:
     return float(per_image.mean()), float(per_image.std(ddof=1) / np.sqrt(len(per_image)))
 
 
+NLL_METHODS = {
+    "autoregressive": "exact (chain rule)",
+    "flow": "exact change of variables; the 8-bit probability bounded below by one uniform dequantization (seed 0)",
+    "diffusion": "variational bound of Ho et al. (discretized decoder at t = 1); the KL terms estimated from 100 "
+    "steps, one in each of 100 equal strata of the 999, for the null class",
+}
+
+
 def likelihood_figures(model: OnnxModel, test: TestSet, protocol: Protocol) -> dict:
-    """-log p(x) on the fixed binary test split, through the model's own log_prob."""
-    if model.density == "exact":
-        per_image = -model.log_prob(test.binary)
-        figures = {"nll_method": "exact (chain rule)"}
-        if model.conditional:
-            figures["nll_method"] += ", classes marginalized: -log (1/K) sum_y p(x | y)"
-            figures["conditional_nll_nats"] = float(-model.log_prob(test.binary, labels=test.labels).mean())
-    else:  # a bound: IWAE at each k, one draw (seed 0); the largest k is the headline and the per-image list
+    """-log p(x) on the model's track of the test split (the fixed binarization, or 8-bit), through its own log_prob."""
+    kind = model.capabilities.image_kind
+    x = test.images(kind)
+    figures = {"likelihood_track": "binary" if kind == "binary" else "8-bit", "test_split": test.describe(kind)}
+    if hasattr(model, "iwae_k"):  # a VAE: the IWAE bound at each k, one draw (seed 0); the largest k is the headline
         bounds = []
         for k in protocol.iwae_ks:
-            per_image = -model.log_prob(test.binary, k=k, seed=0)
+            per_image = -model.log_prob(x, k=k, seed=0)
             bounds.append(BoundAtK(k, *_mean_and_error(per_image)))
-        figures = {
+        figures |= {
             "nll_method": f"IWAE bound, k={protocol.iwae_ks[-1]}",
             "iwae_k": protocol.iwae_ks[-1],
             "iwae": tuple(bounds),
         }
-        log_px_z, kl = model.elbo_terms(test.binary, seed=0)
+        log_px_z, kl = model.elbo_terms(x, seed=0)
         figures |= {"elbo_nats": float((log_px_z - kl).mean()), "kl_nats": float(kl.mean())}
+    else:
+        per_image = -model.log_prob(x)
+        figures["nll_method"] = NLL_METHODS.get(model.family, model.density)
+        if model.conditional and model.family == "autoregressive":
+            figures["nll_method"] += ", classes marginalized: -log (1/K) sum_y p(x | y)"
+            figures["conditional_nll_nats"] = float(-model.log_prob(x, labels=test.labels).mean())
     nll, error = _mean_and_error(per_image)
     return figures | {
         "nll_nats": nll,
@@ -107,7 +141,10 @@ def likelihood_figures(model: OnnxModel, test: TestSet, protocol: Protocol) -> d
 
 
 def encoder_figures(model: OnnxModel, test: TestSet) -> dict:
-    """Reconstruction error of the fixed binary test digits: Bernoulli cross-entropy, nats per image."""
+    """Reconstruction error of the fixed binary test digits under a Bernoulli decoder: cross-entropy, nats per
+    image (a flow reconstructs exactly: it has none)."""
+    if model.capabilities.image_kind != "binary":
+        return {}
     return {"recon_nats": float(model.reconstruction_error(test.binary).mean())}
 
 
@@ -212,6 +249,35 @@ def _normal_interval(estimate: float, bootstrap: list[float]) -> tuple[float, fl
     return (estimate - half, estimate + half)
 
 
+def steps_curve(model: OnnxModel, judge: OnnxModel, test: TestSet, protocol: Protocol) -> tuple[StepsPoint, ...]:
+    """A diffusion model's FCD (the CNN judge, one seed) and class accuracy against the number of sampling steps:
+    DDIM at each count below the model's T, ancestral DDPM at T."""
+    n = protocol.curve_samples
+    labels = np.arange(n) % model.num_classes
+    real = judge.features(test.gray)
+    points = []
+    for steps in protocol.diffusion_steps:
+        method = "ddpm" if steps >= model.timesteps else "ddim"
+        start = time.perf_counter()
+        parts = [
+            model.sample(min(250, n - s), s, labels=labels[s : s + 250], steps=steps, method=method)
+            for s in range(0, n, 250)
+        ]
+        seconds = (time.perf_counter() - start) / n
+        logits, features = judge.run(np.concatenate(parts))
+        points.append(
+            StepsPoint(
+                steps=int(model.timesteps if method == "ddpm" else steps),
+                sampler=method,
+                fcd=frechet_distance(features, real),
+                samples=n,
+                seconds_per_image=seconds,
+                class_accuracy=float((logits.argmax(1) == labels).mean()),
+            )
+        )
+    return tuple(points)
+
+
 def sampling_seconds(model: OnnxModel, n: int, repeats: int = 3) -> float:
     """Median wall time for the app's sampler to draw n images (its fast sampler if it has one)."""
     model.sample(min(n, 2), 0)  # warm up
@@ -240,7 +306,7 @@ def evaluate(card: ModelCard, export_dir: Path, ds: data_lib.Dataset, protocol: 
     export_dir = Path(export_dir)
     test = TestSet.of(ds)
     can = model_from_card(card, export_dir).capabilities
-    figures: dict = {"test_split": test.description}
+    figures: dict = {"test_split": test.describe(can.image_kind)}
     if can.has_encoder and not can.has_prior:
         # An autoencoder samples codes from a Gaussian fitted to its training codes: fit it first.
         model = model_from_card(card, export_dir)
@@ -263,9 +329,14 @@ def evaluate(card: ModelCard, export_dir: Path, ds: data_lib.Dataset, protocol: 
     if can.generative:
         judges = _judges(export_dir, ds.image_size, protocol)
         figures["sample_quality"] = {j.name: sample_quality(model, j, test, protocol) for j in judges}
+        if can.family == "diffusion" and judges:
+            figures["steps_curve"] = steps_curve(model, judges[0], test, protocol)
+        sampler = "fast (cached activations)" if can.can_complete else "one pass"
+        if can.family == "diffusion":
+            sampler = f"DDIM, 50 steps, guidance {model.guidance:g}"
         comparison = dataclasses.replace(
             comparison,
-            sampler="fast (cached activations)" if can.can_complete else "one pass",
+            sampler=sampler,
             sample_seconds_16=sampling_seconds(model, 16),
             sample_seconds_64=sampling_seconds(model, 64),
         )

@@ -12,6 +12,7 @@ the report says they are tied (``≈``).
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -24,7 +25,8 @@ TOTAL_HOURS = re.compile(r"add up to ([\d.]+) hours")  # the README's sentence o
 NONE = "—"  # a figure the model does not have
 JUDGES = {"classifier": "CNN judge", "mlp_classifier": "MLP judge"}
 COLUMNS = (
-    "Model", "Family", "Density", "test NLL, nats ± s.e. (bits/dim)", "FCD, CNN judge: mean ± sd over seeds [95% interval]",
+    "Model", "Family", "Density", "binary track: test NLL, nats ± s.e. (bits/dim)", "8-bit track: test NLL, bits/dim ± s.e.",
+    "FCD, CNN judge: mean ± sd over seeds [95% interval]",
     "FCD, MLP judge", "class accuracy (CNN judge)", "16 samples (s)", "parameters", "ONNX (MB)", "training (min)", "other",
 )  # fmt: skip
 
@@ -56,6 +58,13 @@ def _other(card: ModelCard) -> str:
         parts.append("IWAE " + ", ".join(f"k={b.k:,}: {b.nll_nats:.2f}" for b in m.iwae))
     if m.elbo_nats is not None:
         parts.append(f"ELBO {m.elbo_nats:.2f}")
+    if m.steps_curve:
+        parts.append(
+            "FCD by sampling steps: "
+            + ", ".join(f"{p.steps:,} ({p.sampler.upper()}): {p.fcd:.1f}" for p in m.steps_curve)
+        )
+    if card.config.get("guidance") is not None and card.family == "diffusion":
+        parts.append(f"guidance {card.config['guidance']:g}")
     if m.conditional_nll_nats is not None:
         parts.append(f"NLL given the class {m.conditional_nll_nats:.2f}")
     if m.test_accuracy is not None:
@@ -80,7 +89,9 @@ def model_row(card: ModelCard) -> list[str]:
     m = card.metrics
     cnn, mlp = m.sample_quality.get("classifier"), m.sample_quality.get("mlp_classifier")
     has_nll = card.density != "none" and m.nll_nats is not None
+    eight_bit = has_nll and m.likelihood_track == "8-bit"
     se = f" ± {m.nll_standard_error:.2f}" if m.nll_standard_error is not None else ""
+    bits_se = f" ± {m.nll_standard_error / (784 * math.log(2)):.3f}" if m.nll_standard_error is not None else ""
     accuracy = NONE
     if cnn is not None and cnn.class_accuracy is not None:
         accuracy = f"{cnn.class_accuracy:.3f}" + (
@@ -91,7 +102,8 @@ def model_row(card: ModelCard) -> list[str]:
         card.title,
         card.family,
         card.density,
-        f"{m.nll_nats:.2f}{se} ({m.bits_per_dim:.4f})" if has_nll else NONE,
+        f"{m.nll_nats:.2f}{se} ({m.bits_per_dim:.4f})" if has_nll and not eight_bit else NONE,
+        f"{m.bits_per_dim:.3f}{bits_se}" if eight_bit else NONE,
         _fcd(cnn),
         _fcd(mlp),
         accuracy,
@@ -141,23 +153,37 @@ def rankings(export_dir: Path) -> list[str]:
             if disagreements
             else "- The two judges never order a pair of models oppositely where both separate them."
         )
-    likely = sorted(
-        (c for c in cards if c.metrics.test_nll_per_image is not None and c.metrics.nll_nats is not None),
-        key=lambda c: c.metrics.nll_nats,
-    )
-    if likely:
-        items = []
-        for i, c in enumerate(likely):
-            order = 0
-            if i + 1 < len(likely):
-                diff, half = nll_difference(c.metrics.test_nll_per_image, likely[i + 1].metrics.test_nll_per_image)
-                order = -1 if diff + half < 0 else 0
-            items.append((c.title + (" (a bound)" if c.density == "bound" else ""), c.metrics.nll_nats, order))
-        lines.append(
-            "- Likelihood on the binary track (test NLL in nats per image, lower is better; `<` where the 95% "
-            f"interval of the paired difference over the test digits excludes 0): {chain(items)}."
+    for track in ("binary", "8-bit"):
+        likely = sorted(
+            (
+                c
+                for c in cards
+                if c.metrics.test_nll_per_image is not None
+                and c.metrics.nll_nats is not None
+                and (c.metrics.likelihood_track or "binary") == track
+            ),
+            key=lambda c: c.metrics.nll_nats,
         )
+        if likely:
+            lines.append(_likelihood_line(likely, track))
     return lines
+
+
+def _likelihood_line(likely: list[ModelCard], track: str) -> str:
+    """One track's models by test NLL, ``<`` where the paired difference over the test digits separates them."""
+    items = []
+    for i, c in enumerate(likely):
+        order = 0
+        if i + 1 < len(likely):
+            diff, half = nll_difference(c.metrics.test_nll_per_image, likely[i + 1].metrics.test_nll_per_image)
+            order = -1 if diff + half < 0 else 0
+        value = c.metrics.nll_nats if track == "binary" else c.metrics.bits_per_dim
+        items.append((c.title + (" (a bound)" if c.density == "bound" else ""), value, order))
+    unit = "nats per image" if track == "binary" else "bits per pixel"
+    return (
+        f"- Likelihood on the {track} track (test NLL in {unit}, lower is better; `<` where the 95% interval of the "
+        f"paired difference over the test digits excludes 0): {chain(items)}."
+    )
 
 
 def training_seconds(export_dir: Path) -> dict[str, float]:

@@ -16,7 +16,7 @@ import math
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -164,6 +164,15 @@ def train(
             return None
         path = Path(checkpoint_dir) / f"{name}.pt"
         model = chosen["model"]
+        sampling: list = []
+        choosing = time.perf_counter()
+        if hasattr(model, "choose_on_validation"):
+            # A sampling setting (a diffusion model's guidance scale) is chosen on validation too, with the
+            # kept weights.
+            model.load_state_dict(chosen["state_dict"])
+            changes, sampling = model.choose_on_validation(val)
+            model.config = replace(model.config, **changes)
+        choosing = time.perf_counter() - choosing
         config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(model.config).items()}
         recipe = chosen["recipe"]
         save_checkpoint(
@@ -184,7 +193,7 @@ def train(
                     "seed": seed,
                     "device": str(dev),
                     "world_size": world,
-                    "seconds": round(sum(r["seconds"] for r in runs), 1),
+                    "seconds": round(sum(r["seconds"] for r in runs) + choosing, 1),
                     "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}",
                     "torch": str(torch.__version__),
                     "final": chosen["history"][-1] if chosen["history"] else {},
@@ -209,6 +218,7 @@ def train(
                             }
                             for r in runs
                         ],  # fmt: skip
+                        **({"sampling": sampling} if sampling else {}),
                     },
                 },
             },
@@ -281,6 +291,8 @@ def _fit(spec, split: data_lib.Split, val: ValidationSet, image_size: int, epoch
                 terms = step_fn(x, y_train[batch])
                 optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
+                if spec.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
                 optimizer.step()
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value.item() * len(x)
