@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,13 +58,47 @@ def pick_model(
     return model
 
 
+def timed_call(fn, repeats: int = 2) -> float:
+    """The fastest of a few runs of fn(), in seconds: a quick measurement before something slow starts."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def linked_int(key: str, lo: int, hi: int, label: str) -> bool:
+    """A number a link may carry (?n=100000): one out of [lo, hi] is clamped into it, and the page says so in one
+    line instead of silently falling back to the default. True if the session holds the value (the widget then takes
+    no default of its own)."""
+    raw = st.query_params.get(key)
+    if raw is not None and key not in st.session_state:
+        try:
+            value = int(float(raw))
+        except ValueError:
+            st.info(f"The link's {label}, {raw!r}, is not a number: the default is used.", icon=":material/link:")
+            del st.query_params[key]
+            return False
+        if not lo <= value <= hi:
+            clamped = min(max(value, lo), hi)
+            st.info(
+                f"The link asked for {label} {value:,}; it is between {lo:,} and {hi:,}, so {clamped:,}.",
+                icon=":material/link:",
+            )
+            st.session_state[key] = clamped
+            st.query_params[key] = str(clamped)
+    return key in st.session_state
+
+
 def seed_input(key: str = "seed", label: str = "Seed") -> int:
+    held = linked_int(key, 0, MAX_SEED, "seed")
     return int(
         st.sidebar.number_input(
             label,
             min_value=0,
             max_value=MAX_SEED,
-            value=0,
+            value="min" if held else 0,
             step=1,
             key=key,
             help="The same seed gives the same pictures, in every model that shares the latent size.",

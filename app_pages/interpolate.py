@@ -10,7 +10,8 @@ display.header(
     "Interpolate",
     "Decoding the path between two codes shows what the model put between them. The VAE's prior packs its codes "
     "into one Gaussian ball, so paths stay on digits; nothing asks the autoencoder to, so its paths (try two random "
-    "codes) can cross holes that decode to no digit at all.",
+    "codes) can cross holes that decode to no digit at all. A flow's code is as large as the image and exact: its "
+    "path starts and ends on the very digits.",
 )
 
 digits = widgets.test_digits()
@@ -45,7 +46,7 @@ entries = models.available(lambda c: c.has_latent and c.latent_dim > 2)
 display.warn_unavailable(models.unavailable(models.with_latent))
 without_encoder = [e for e in entries if not e.capabilities.has_encoder]
 gan_class = None
-if any(e.capabilities.conditional for e in entries):
+if endpoints == "Two random codes" and any(e.capabilities.conditional for e in entries):
     gan_class = widgets.class_picker(
         "Class for the conditional models", key="interp_class", allow_each=False, default=3
     )
@@ -66,7 +67,7 @@ with display.timed("Decoding the paths..."):
         st.markdown(f"**{model.title}**" + (f" (a {gan_class} all the way)" if model.conditional else ""))
         display.show_digits(model.decode(path, labels), cols=steps, scale=3)
 note = (
-    " Models without an encoder (the GANs) join with two random codes."
+    " Models without an encoder (the GANs) have no code for a given digit: choose two random codes to see them too."
     if without_encoder and endpoints == "Two test digits"
     else " The same seed gives the same codes to every model with the same latent size."
 )

@@ -14,11 +14,13 @@ display.header("Sample", "Every generative model here can make new digits; how i
 
 model = widgets.pick_model("Model", models.generative, default="vae")
 can = model.capabilities
-n = int(st.sidebar.slider("Number of samples", 1, 64, 16, key="n", bind="query-params"))
+held = widgets.linked_int("n", 1, 64, "a number of samples")
+n = int(st.sidebar.slider("Number of samples", 1, 64, None if held else 16, key="n", bind="query-params"))
 seed = widgets.seed_input()
 temperature = widgets.temperature(can.family, latent=can.has_latent or can.has_prior)
 labels = widgets.class_labels(n) if can.conditional else None
 cols = min(n, 8)
+NAIVE_MAX = 16  # the naive sampler's samples at most: 64 would take minutes
 
 
 def show_result(images: np.ndarray, seconds: float, what: str) -> None:
@@ -48,6 +50,23 @@ if can.can_complete:  # pixel by pixel: the sampler, and the raster order, are w
         "The chain rule, p(x) = p(x_1) p(x_2 | x_1) ... p(x_784 | x_1..x_783): one pixel at a time, left to right, "
         "top to bottom, each drawn from a Bernoulli whose probability the network computes from the pixels so far."
     )
+    if method == "naive":
+        # 784 passes of the whole network: say how long before it starts, from one pass measured now, and run it
+        # only when asked. Any change of setting reruns the page, which stops it.
+        if n > NAIVE_MAX:
+            st.info(f"The naive sampler draws the first {NAIVE_MAX} of the {n} samples.", icon=":material/timer:")
+            n, labels, cols = NAIVE_MAX, None if labels is None else labels[:NAIVE_MAX], min(NAIVE_MAX, 8)
+        one_pass = widgets.timed_call(lambda: model.logits(np.zeros((n, 28, 28), np.float32), labels))
+        estimate = 784 * one_pass
+        if not st.button(
+            f"Draw {n} samples the naive way (about {estimate:.0f} s)", key="naive_go", icon=":material/play_arrow:"
+        ):
+            st.info(
+                f"One pass of the whole network over {n} images takes {one_pass * 1000:.0f} ms here, and the naive "
+                f"sampler needs 784 of them: about {estimate:.0f} s. Change any setting to stop it once started.",
+                icon=":material/timer:",
+            )
+            st.stop()
     placeholder = st.empty()
     progress = st.progress(0.0, text="Row 0 of 28")
     spent_showing = {"seconds": 0.0}  # display time, kept out of the sampler's time

@@ -214,6 +214,9 @@ def test_sample_autoregressive_models_with_both_samplers_and_a_class():
     assert any("fast sampler" in c.value for c in at.caption)
     at.sidebar.radio(key="sampler").set_value("naive").run()
     assert_clean(at)
+    assert any("784 of them" in i.value for i in at.info), "before the naive sampler starts, it says how long"
+    at.button(key="naive_go").click().run()
+    assert_clean(at)
     assert any("times faster" in i.value for i in at.info), "after both samplers ran, their times are compared"
     for title in ("PixelCNN", "PixelRNN (Row LSTM)"):
         select_model(at, title)
@@ -264,6 +267,22 @@ def test_gan_lab_scrub_play_and_datasets():
         assert_clean(at)
     at.sidebar.toggle(key="lab_mesh").set_value(False).run()
     assert_clean(at)
+
+
+def test_gan_lab_slider_counts_training_steps_and_follows_play_to_the_end():
+    from inference.ganlab import load_lab
+
+    steps = [int(t) for t in load_lab()[0][0].steps]
+    at = open_page("app_pages/gan_lab.py")
+    slider = at.slider(key="lab_frame")
+    assert (slider.min, slider.max, slider.step) == (0, steps[-1], steps[1] - steps[0]), "the plots' unit"
+    assert slider.value == steps[-1]
+    slider.set_value(steps[-5]).run()
+    assert_clean(at)
+    at.button(key="lab_play").click().run()
+    assert_clean(at)
+    assert at.slider(key="lab_frame").value == steps[-1], "the slider followed the frames to the last one"
+    assert len(images(at)) == 2 and at.button(key="lab_play")
 
 
 def test_compare_page_lists_every_card_and_drives_its_controls():
@@ -430,3 +449,18 @@ def test_no_models_at_all_gives_a_message(tmp_path, monkeypatch):
         assert not at.exception, (page, [e.value for e in at.exception])
     at = open_page("app_pages/sample.py")
     assert at.info and "python -m training all" in at.info[0].value
+
+
+def test_diffusion_page_scrubs_plays_and_changes_settings():
+    at = open_page("app_pages/diffusion.py")
+    assert_clean(at)
+    assert len(images(at)) >= 3, "x_t, x-hat_0 and the forward process"
+    last = image_bytes(at)
+    at.slider(key="diffusion_frame").set_value(0).run()
+    assert_clean(at)
+    assert image_bytes(at) != last, "the first frame is the noise, not the digit"
+    at.button(key="diffusion_play").click().run()
+    assert_clean(at)
+    at.sidebar.selectbox(key="diffusion_class").set_value(7).run()
+    at.sidebar.slider(key="diffusion_page_guidance").set_value(0.0).run()
+    assert_clean(at)

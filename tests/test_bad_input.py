@@ -82,8 +82,10 @@ def test_hand_made_link_values_are_checked():
     at.run()
     at.switch_page("app_pages/sample.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert 1 <= at.sidebar.slider(key="n").value <= 64
-    assert 0 <= at.sidebar.number_input(key="seed").value
+    assert at.sidebar.slider(key="n").value == 64, "clamped into the allowed range"
+    assert any("64" in i.value for i in at.info), "and the page says so"
+    assert at.sidebar.number_input(key="seed").value == 0
+    assert any("seed -3" in i.value for i in at.info)
     assert 0.1 <= at.sidebar.slider(key="temperature_latent-variable").value <= 2.0
     assert at.sidebar.selectbox(key="model").value != "no_such_model"
 

@@ -184,6 +184,15 @@ def test_sample(page, app_url):
     check(page, "sample_seed7", images=1)
 
 
+def test_diffusion_step_through(page, app_url):
+    """The reverse process at its last step, then scrubbed to the start: x_t, x̂_0 and the forward row are drawn."""
+    open_page(page, app_url, "diffusion")
+    check(page, "diffusion", images=3, charts=1)
+    page.get_by_role("button", name="Play from here").click()
+    settle(page)
+    check(page, "diffusion_played", images=3)
+
+
 def test_reconstruct_upload_and_draw(page, app_url):
     open_page(page, app_url, "reconstruct")
     check(page, "reconstruct", images=4)
