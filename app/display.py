@@ -21,13 +21,24 @@ def header(title: str, lesson: str) -> None:
 
 
 def show_digits(images: np.ndarray, cols: int | None = None, caption: str | None = None, scale: int = 4) -> None:
-    """A grid of digits, upscaled crisply (nearest neighbour), shown at its own pixel size, as a PNG: Streamlit
-    would send a JPEG, whose ringing blurs the pixel edges."""
-    st.image(img.upscale(img.tile(images, cols), scale), caption=caption, width="content", output_format="PNG")
+    """A grid of digits, upscaled crisply (nearest neighbour), shown at its own pixel size."""
+    _crisp(img.upscale(img.tile(images, cols), scale), caption)
 
 
 def show_digit(image: np.ndarray, caption: str | None = None, scale: int = img.DISPLAY_SCALE) -> None:
-    st.image(img.upscale(image, scale), caption=caption, width="content", output_format="PNG")
+    _crisp(img.upscale(image, scale), caption)
+
+
+FIXED_WIDTH_PX = 320  # narrower than any column a digit is shown in, on a laptop or on a phone
+
+
+def _crisp(picture, caption: str | None) -> None:
+    """At its own pixel width where that surely fits: with width="content" the browser stretches an image to
+    the width of a longer caption (a 168 px digit showed 252 px wide, each pixel smeared over 1.5). A wider
+    grid keeps "content", which shrinks it to a narrow column instead of letting it overflow. As PNG: a
+    JPEG's ringing blurs the edges of the pixels."""
+    width = picture.width if picture.width <= FIXED_WIDTH_PX else "content"
+    st.image(picture, caption=caption, width=width, output_format="PNG")
 
 
 @contextmanager

@@ -1,5 +1,7 @@
 """Likelihood: which pixels surprise each autoregressive model, and how likely the whole image is."""
 
+import textwrap
+
 import numpy as np
 import streamlit as st
 
@@ -15,45 +17,50 @@ display.header(
 display.warn_unavailable(models.unavailable(models.chain_rule))
 entries = display.require(models.available(models.chain_rule), "autoregressive model")
 
+INPUT_SCALE = 6  # the input digit, and so each surprise map, is 28 x 6 = 168 px on the page
 left, right = st.columns([1, 2], gap="large")
 with left:
     chosen = widgets.digit_input()
 if chosen is None:
     st.stop()
-with left:
-    display.show_digit(chosen.binary, caption=f"{chosen.description}, binarized as the test split is", scale=6)
-
-marks, test = {}, {}
 with right:
-    columns = st.columns(len(entries))
-    maps, loaded = {}, {}
-    for entry in entries:
-        model = widgets.get_model(entry.name)
-        if model is None:
-            continue
-        loaded[entry.name] = model
-        x = chosen.binary[None]
-        if model.conditional:
-            per_class = model.class_log_probs(x)[0]
-            label = chosen.label if chosen.label is not None else int(np.argmax(per_class))
-            maps[entry.name] = (model.pixel_nll(x, np.array([label]))[0], f"given the class {label}")
-        else:
-            maps[entry.name] = (model.pixel_nll(x)[0], "")
-        marks[model.title] = float(-model.log_prob(x)[0])
-    vmax = max(float(m.max()) for m, _ in maps.values()) if maps else None
-    for col, (name, (nll_map, given)) in zip(columns, maps.items(), strict=False):
-        model = loaded[name]
-        total = marks[model.title]
-        with col:
-            st.pyplot(plots.nll_heatmap(nll_map, f"{model.title}\n{given}".strip(), vmax=vmax), width="content")
-            st.metric(
-                "-log p(x)",
-                f"{total:.1f} nats",
-                help="Exact; for the conditional model, of p(x) with the class summed out.",
-            )
-            st.caption(f"{bits_per_dim(total):.3f} bits/dim")
-    for name, model in loaded.items():
-        test[model.title] = models.test_nll(name)
+    display.show_digit(
+        chosen.binary, caption=f"{chosen.description}, binarized as the test split is", scale=INPUT_SCALE
+    )
+
+maps, marks, test, loaded = {}, {}, {}, {}
+for entry in entries:
+    model = widgets.get_model(entry.name)
+    if model is None:
+        continue
+    loaded[entry.name] = model
+    x = chosen.binary[None]
+    if model.conditional:
+        per_class = model.class_log_probs(x)[0]
+        label = chosen.label if chosen.label is not None else int(np.argmax(per_class))
+        maps[entry.name] = (model.pixel_nll(x, np.array([label]))[0], f"given the class {label}")
+    else:
+        maps[entry.name] = (model.pixel_nll(x)[0], "")
+    marks[model.title] = float(-model.log_prob(x)[0])
+
+st.subheader("Which pixels surprise each model")
+vmax = max(float(m.max()) for m, _ in maps.values()) if maps else None
+# One row of equal tiles, each map as large as the input above, one colour scale for all.
+for col, (name, (nll_map, given)) in zip(st.columns(max(len(maps), 1)), maps.items(), strict=False):
+    model = loaded[name]
+    total = marks[model.title]
+    with col:
+        title = f"{model.title}, {given}" if given else model.title
+        fig = plots.nll_heatmap(nll_map, textwrap.fill(title, 30), vmax=vmax, map_px=28 * INPUT_SCALE)
+        plots.show(fig, tight=False)
+        st.metric(
+            "-log p(x)",
+            f"{total:.1f} nats",
+            help="Exact; for the conditional model, of p(x) with the class summed out.",
+        )
+        st.caption(f"{bits_per_dim(total):.3f} bits/dim")
+for name, model in loaded.items():
+    test[model.title] = models.test_nll(name)
 
 st.subheader("Where this image falls among the test digits")
 st.altair_chart(plots.nll_distribution(test, marks), width="stretch")
