@@ -28,7 +28,7 @@ probe_images = probes(chosen.binary)
 if chosen.label is None:
     probe_images = {"your digit": chosen.binary, **{k: v for k, v in probe_images.items() if k != "the digit itself"}}
 with left:
-    display.show_digits(np.stack(list(probe_images.values())), cols=4, scale=3, caption=" | ".join(probe_images))
+    display.show_digits(np.stack(list(probe_images.values())), cols=3, scale=3, caption=" | ".join(probe_images))
 
 rows, marks, bounds = [], [], []
 with display.timed("Scoring the probes..."):
@@ -46,32 +46,66 @@ with display.timed("Scoring the probes..."):
                 "model": entry.title, "probe": probe, "bits/dim": float(score),
                 "likelier than test digits (%)": float(100 * (test > score).mean()),
             })  # fmt: skip
-# One data set for both layers (faceting needs it at the top level): test digits and probes, told apart by "kind".
-both = pd.concat([pd.DataFrame(rows).assign(kind="test"), pd.DataFrame(marks).assign(kind="probe")], ignore_index=True)
-hist = (
-    alt.Chart()
-    .mark_bar(opacity=0.6)
-    .encode(
-        x=alt.X("bits/dim:Q", bin=alt.Bin(maxbins=40), title="negative log-likelihood (bits per dimension)"),
-        y=alt.Y("count():Q", title="test digits"),
-    )
-    .transform_filter(alt.datum.kind == "test")
+# One chart per model, each on an axis that shows its test digits (a probe far out, like noise at 19 bits/dim,
+# would squeeze them into a sliver); probes beyond it are marked at the edge, with their value.
+probe_names = list(probe_images)
+probe_color = alt.Color(
+    "probe:N", title="Probe", sort=probe_names, scale=alt.Scale(domain=probe_names, scheme="category10")
 )
-rules = (
-    alt.Chart()
-    .mark_rule(strokeWidth=2.5)
-    .encode(
-        x="bits/dim:Q",
-        color=alt.Color("probe:N", title="Probe"),
-        tooltip=["probe", alt.Tooltip("bits/dim:Q", format=".3f")],
+test_frame, mark_frame = pd.DataFrame(rows), pd.DataFrame(marks)
+charts, shown = [], [e for e in entries if e.title in set(test_frame["model"])]
+for i, entry in enumerate(shown):
+    test = test_frame[test_frame["model"] == entry.title]
+    lo, hi = float(test["bits/dim"].min()), float(test["bits/dim"].max())
+    lo, hi = lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo)
+    these = mark_frame[mark_frame["model"] == entry.title].copy()
+    these["side"] = np.where(these["bits/dim"] > hi, "right", np.where(these["bits/dim"] < lo, "left", "inside"))
+    # Markers beyond the axis stack down from the top of the plot, one row each, on their own 0-1 scale.
+    these["row"] = 0.92 - 0.16 * these.groupby("side").cumcount()
+    these["edge"] = np.where(these["side"] == "right", hi, lo)
+    these["label"] = [
+        f"{p}: {v:.2f} ▶" if side == "right" else f"◀ {p}: {v:.2f}"
+        for p, v, side in zip(these["probe"], these["bits/dim"], these["side"], strict=True)
+    ]
+    x = alt.X(
+        "bits/dim:Q", bin=alt.Bin(maxbins=40, extent=[lo, hi]), scale=alt.Scale(domain=[lo, hi]),
+        title="negative log-likelihood (bits per dimension)" if i == len(shown) - 1 else None,
+    )  # fmt: skip
+    hist = alt.Chart(test).mark_bar(opacity=0.6, color="#9aa4b8").encode(x=x, y=alt.Y("count():Q", title="test digits"))
+    inside = (
+        alt.Chart(these[these["side"] == "inside"])
+        .mark_rule(strokeWidth=2.5)
+        .encode(
+            x=alt.X("bits/dim:Q", scale=alt.Scale(domain=[lo, hi])),
+            color=probe_color,
+            tooltip=["probe", alt.Tooltip("bits/dim:Q", format=".3f")],
+        )
     )
-    .transform_filter(alt.datum.kind == "probe")
-)
+    beyond = these[these["side"] != "inside"]
+    slot = alt.Y("row:Q", scale=alt.Scale(domain=[0, 1]), axis=None)
+    layers = [hist, inside]
+    for side, shape, align, dx in (("right", "triangle-right", "right", -10), ("left", "triangle-left", "left", 10)):
+        part = beyond[beyond["side"] == side]
+        if part.empty:
+            continue
+        where = alt.X("edge:Q", scale=alt.Scale(domain=[lo, hi]))
+        layers.append(
+            alt.Chart(part).mark_point(shape=shape, filled=True, size=110, opacity=1)
+            .encode(x=where, y=slot, color=probe_color, tooltip=["probe", alt.Tooltip("bits/dim:Q", format=".3f")])
+        )  # fmt: skip
+        layers.append(
+            alt.Chart(part).mark_text(align=align, dx=dx, fontSize=12)
+            .encode(x=where, y=slot, text="label:N", color=probe_color)
+        )  # fmt: skip
+    charts.append(
+        alt.layer(*layers)
+        .resolve_scale(y="independent")
+        .properties(title=alt.TitleParams(entry.title, anchor="start", fontSize=13), height=130, width=490)
+    )
 with right:
-    chart = (
-        alt.layer(hist, rules, data=both).properties(height=120, width=520).facet(row=alt.Row("model:N", title=None))
+    st.altair_chart(
+        alt.vconcat(*charts, spacing=18).configure_legend(orient="bottom", labelLimit=0, columns=2, labelFontSize=12)
     )
-    st.altair_chart(chart.resolve_scale(x="independent"))
 table = pd.DataFrame(marks).pivot(index="probe", columns="model", values="bits/dim").reindex(list(probe_images))
 st.dataframe(table.style.format("{:.3f}"), width="stretch")
 blank = [m for m in marks if m["probe"].startswith("blank") and m["likelier than test digits (%)"] > 50]
