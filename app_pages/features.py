@@ -1,6 +1,7 @@
 """Features: what an encoder learned without labels is worth when labels are few."""
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -27,14 +28,59 @@ table["method name"] = table["method"].map(methods)
 table["accuracy (%)"] = 100 * table["mean"]
 table["low"] = 100 * (table["mean"] - table["std"])
 table["high"] = 100 * (table["mean"] + table["std"])
-x = alt.X("labels:Q", scale=alt.Scale(type="log"), title="labelled training images (log scale)")
-color = alt.Color("method name:N", title="Method", sort=list(methods.values()))
-lines = alt.Chart(table).mark_line(point=True).encode(
-    x=x, y=alt.Y("accuracy (%):Q", title="test accuracy (%)", scale=alt.Scale(zero=False)), color=color,
+# Six lines that must be told apart in colour and in dash, labelled where they end (no legend to look up).
+STYLE = {  # method: (colour, dash); the two fine-tuned encoders solid, the two frozen codes dashed
+    "pixels": ("#BAB0AC", [2, 3]),
+    "scratch": ("#E15759", [8, 3, 2, 3]),
+    "ae_probe": ("#F28E2B", [7, 4]),
+    "vae_probe": ("#4E79A7", [7, 4]),
+    "ae_finetune": ("#EDC948", [1, 0]),
+    "vae_finetune": ("#76B7B2", [1, 0]),
+}
+SPARE = ["#59A14F", "#B07AA1", "#FF9DA7", "#9C755F"]
+names = list(methods.values())
+style = {m: STYLE.get(m, (SPARE[i % len(SPARE)], [1, 0])) for i, m in enumerate(methods)}
+color = alt.Color(
+    "method name:N", sort=names, legend=None,
+    scale=alt.Scale(domain=names, range=[style[m][0] for m in methods]),
+)  # fmt: skip
+dash = alt.StrokeDash(
+    "method name:N", sort=names, legend=None, scale=alt.Scale(domain=names, range=[style[m][1] for m in methods])
+)
+HEIGHT = 380
+low, high = float(table["low"].min()), float(table["high"].max())
+y_scale = alt.Scale(domain=[np.floor(low / 5) * 5, np.ceil(high / 5) * 5])
+x = alt.X(
+    "labels:Q", title="labelled training images (log scale)",
+    scale=alt.Scale(type="log", domain=[int(table["labels"].min()), int(table["labels"].max())], nice=False),
+)  # fmt: skip
+y = alt.Y("accuracy (%):Q", title="test accuracy (%)", scale=y_scale)
+lines = alt.Chart(table).mark_line(point=True, strokeWidth=2.5).encode(
+    x=x, y=y, color=color, strokeDash=dash,
     tooltip=["method name", "labels", alt.Tooltip("accuracy (%):Q", format=".1f"), "runs"],
 )  # fmt: skip
-bands = alt.Chart(table).mark_area(opacity=0.15).encode(x=x, y="low:Q", y2="high:Q", color=color)
-st.altair_chart((bands + lines).properties(height=360), width="stretch")
+bands = alt.Chart(table).mark_area(opacity=0.12).encode(x=x, y=alt.Y("low:Q", scale=y_scale), y2="high:Q", color=color)
+# Labels at the right end of each line, nudged apart where two lines end close together (at least one
+# line of text, in accuracy units, between neighbours).
+ends = table.loc[table.groupby("method")["labels"].idxmax()].sort_values("accuracy (%)").reset_index(drop=True)
+gap = (y_scale.domain[1] - y_scale.domain[0]) * 16 / HEIGHT
+placed = list(ends["accuracy (%)"])
+for _ in range(50):
+    for i in range(1, len(placed)):
+        if placed[i] - placed[i - 1] < gap:
+            middle = (placed[i] + placed[i - 1]) / 2
+            placed[i - 1], placed[i] = middle - gap / 2, middle + gap / 2
+ends["label y"] = placed
+ends["label"] = [f"{n} ({a:.1f}%)" for n, a in zip(ends["method name"], ends["accuracy (%)"], strict=True)]
+labels = (
+    alt.Chart(ends)
+    .mark_text(align="left", dx=10, fontSize=12)
+    .encode(x=x, y=alt.Y("label y:Q", scale=y_scale), text="label:N", color=color)
+)
+st.altair_chart(
+    (bands + lines + labels).properties(height=HEIGHT, padding={"right": 280, "left": 5, "top": 10, "bottom": 5}),
+    width="stretch",
+)
 
 head = card.headline
 at = {row["method"]: row for row in card.table if row["labels"] == head["labels"]}
