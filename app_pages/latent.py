@@ -21,7 +21,10 @@ def representations(folder: str, seed: int) -> dict:
     out = {"Raw pixels (784-d)": digits.gray(np.arange(len(digits))).reshape(len(digits), -1)}
     for entry in models.available(lambda c: c.has_encoder and c.latent_dim > 2):
         model = models.cached_model(entry.name, folder)
-        out[f"{entry.title} codes"] = model.encode(digits.binary.astype(np.float32))  # a VAE's posterior means
+        # Named by the model's family, not its title ("Autoencoder, 16-d code" + " codes" read "code codes").
+        kind = "posterior means" if model.density == "bound" else "codes"
+        name = f"{entry.title.split(',')[0]} {kind} ({model.latent_dim}-d)"
+        out[name] = model.encode(digits.binary.astype(np.float32))  # a VAE's are its posterior means
     result = {}
     for name, x in out.items():
         scores, explained = pca(x, 2)
@@ -33,20 +36,28 @@ def representations(folder: str, seed: int) -> dict:
 seed = widgets.seed_input(label="K-means seed")
 reps = representations(models.folder(), seed)
 labels = widgets.test_digits().labels
-columns = st.columns(len(reps))
-for col, (name, r) in zip(columns, reps.items(), strict=True):
-    frame = pd.DataFrame({"PC 1": r["pca"][:, 0], "PC 2": r["pca"][:, 1], "digit": labels.astype(str)})
-    with col:
-        st.altair_chart(
-            alt.Chart(frame)
-            .mark_circle(size=18, opacity=0.8)
-            .encode(x="PC 1:Q", y="PC 2:Q", color=alt.Color("digit:N", title="Digit"), tooltip=["digit"])
-            .properties(title=name, height=300),
-            width="stretch",
-        )
-        st.caption(
-            f"The first two components keep {100 * r['explained'].sum():.0f}% of the variance (units: those of the representation)."
-        )
+DIGITS = [str(d) for d in range(10)]
+# Tableau's 10 colours: a palette made for 10 categories, told apart on the dark background.
+digit_color = alt.Color(
+    "digit:N", title="Digit", sort=DIGITS, scale=alt.Scale(domain=DIGITS, scheme="tableau10"),
+    legend=alt.Legend(orient="bottom", direction="horizontal", columns=10, symbolSize=120, labelFontSize=13),
+)  # fmt: skip
+items = list(reps.items())
+for start in range(0, len(items), 2):  # two large plots a row
+    for col, (name, r) in zip(st.columns(2, gap="large"), items[start : start + 2], strict=False):
+        frame = pd.DataFrame({"PC 1": r["pca"][:, 0], "PC 2": r["pca"][:, 1], "digit": labels.astype(str)})
+        with col:
+            st.altair_chart(
+                alt.Chart(frame)
+                .mark_circle(size=34, opacity=0.85)
+                .encode(x="PC 1:Q", y="PC 2:Q", color=digit_color, tooltip=["digit"])
+                .properties(title=alt.TitleParams(name, fontSize=14, anchor="start"), height=500),
+                width="stretch",
+            )
+            st.caption(
+                f"The first two components keep {100 * r['explained'].sum():.0f}% of the variance "
+                "(units: those of the representation)."
+            )
 
 table = pd.DataFrame(
     [{"Representation": n, "K-means (K = 10) agreement with the labels (ARI)": r["ari"]} for n, r in reps.items()]
