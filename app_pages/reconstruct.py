@@ -23,6 +23,7 @@ if not chosen.shown:  # an upload or a drawing is already shown as the models se
 
 display.warn_unavailable(models.unavailable(models.with_encoder))
 entries = models.available(models.with_encoder)
+errors, card_errors, shown = {}, {}, {}
 with right:
     display.require(entries, "model with an encoder")
     columns = st.columns(len(entries))
@@ -40,9 +41,41 @@ with right:
                 help="Binary cross-entropy of the input under the decoded pixel probabilities, summed over 784 pixels: the training loss.",
             )
             st.caption(f"Mean squared error per pixel: {float(np.mean((recon - digit) ** 2)):.4f}")
+        errors[model.title] = error
+        shown[model.title] = model
+        if model.card.metrics.recon_nats is not None:
+            card_errors[model.title] = float(model.card.metrics.recon_nats)
 
-st.caption(
-    "The autoencoder is trained only to reconstruct, so it usually reconstructs best. The VAE also pays for "
-    "every nat of information its code carries (the KL term of the ELBO), and the 2-d VAE has only two numbers "
-    "to describe the digit, so it returns a typical digit of the class it guesses."
-)
+
+def ranked(figures: dict[str, float]) -> str:
+    """Lowest first, "<" between figures that differ as shown (to 0.1 nat), "≈" between those that do not."""
+    order = sorted(figures, key=figures.get)
+    text = f"{order[0]} ({figures[order[0]]:.1f})"
+    for a, b in zip(order, order[1:], strict=False):
+        text += f" {'≈' if f'{figures[a]:.1f}' == f'{figures[b]:.1f}' else '<'} {b} ({figures[b]:.1f})"
+    return text
+
+
+# Every comparison below is read from the figures on the page and the cards, never typed.
+if errors:
+    best = min(errors, key=errors.get)
+    lines = [f"Reconstruction error on this digit, lowest first: {ranked(errors)} nats."]
+    if len(card_errors) > 1:
+        lines.append(f"Over the 500 test digits (each model's card): {ranked(card_errors)} nats.")
+        card_best = min(card_errors, key=card_errors.get)
+        if best != card_best and f"{errors[best]:.1f}" != f"{errors[card_best]:.1f}":
+            lines.append(f"So the {best} wins on this digit, though the {card_best} does over the test split.")
+    trained_only = [t for t, m in shown.items() if not m.capabilities.has_prior]
+    with_prior = [t for t, m in shown.items() if m.capabilities.has_prior]
+    if trained_only and with_prior:
+        lines.append(
+            f"The {trained_only[0]} is trained only to reconstruct; a VAE also pays for every nat of information "
+            "its code carries (the KL term of the ELBO): the price of a prior to sample from."
+        )
+    small = [t for t, m in shown.items() if m.latent_dim is not None and m.latent_dim <= 2]
+    if small:
+        lines.append(
+            f"The {small[0]} has only {shown[small[0]].latent_dim} numbers to describe the digit, so it returns a "
+            "typical digit of the class it guesses."
+        )
+    st.caption(" ".join(lines))
