@@ -423,6 +423,75 @@ def test_out_of_distribution_and_latent_pages():
     assert_clean(at)
 
 
+def chart_specs(at: AppTest) -> list[dict]:
+    """Each Altair chart's Vega-Lite spec, with its data sets (sent beside it as Arrow) under "datasets"."""
+    import pyarrow as pa
+
+    specs = []
+    for chart in at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        spec["datasets"] = {
+            d.name: pa.ipc.open_stream(d.data.data).read_all().to_pylist() for d in chart.proto.datasets
+        }
+        specs.append(spec)
+    return specs
+
+
+def layers_of(spec: dict) -> list[dict]:
+    """Every single view in a (possibly concatenated, layered) Vega-Lite spec."""
+    out = []
+    for part in spec.get("vconcat", []) + spec.get("layer", []):
+        out += layers_of(part)
+    return out or [spec]
+
+
+def test_out_of_distribution_axes_show_the_test_digits_and_mark_far_probes():
+    at = open_page("app_pages/image_likelihood.py")
+    assert_clean(at)
+    spec = chart_specs(at)[0]
+    probes = at.dataframe[0].value  # bits/dim: one row per probe, one column per model
+    assert spec["config"]["legend"]["labelLimit"] == 0, "the legend is whole"
+    for chart in spec["vconcat"]:
+        model = chart["title"]["text"]
+        views = layers_of(chart)
+        domain = views[0]["encoding"]["x"]["scale"]["domain"]
+        beyond = [v for v in probes[model].items() if not domain[0] <= v[1] <= domain[1]]
+        assert domain[1] - domain[0] < 2, f"{model}: the axis spans the test digits, not the far probes"
+        labels = {row["label"] for v in views if v.get("mark", {}).get("type") == "text" for row in spec_rows(spec, v)}
+        for probe, value in beyond:
+            assert any(probe in label and f"{value:.2f}" in label for label in labels), (model, probe, labels)
+
+
+def spec_rows(spec: dict, view: dict) -> list[dict]:
+    return spec["datasets"][view["data"]["name"]]
+
+
+def test_learned_features_lines_differ_in_colour_and_dash_and_are_labelled():
+    at = open_page("app_pages/features.py")
+    assert_clean(at)
+    spec = chart_specs(at)[0]
+    views = layers_of(spec)
+    line = next(v for v in views if v["mark"]["type"] == "line")
+    colours, dashes = line["encoding"]["color"]["scale"]["range"], line["encoding"]["strokeDash"]["scale"]["range"]
+    names = line["encoding"]["color"]["scale"]["domain"]
+    assert len(set(colours)) == len(names) == 6
+    assert (
+        len({(c, tuple(d)) for c, d in zip(colours, dashes, strict=True)}) == 6 and len({tuple(d) for d in dashes}) > 2
+    )
+    text = next(v for v in views if v["mark"]["type"] == "text")
+    labels = [row["label"] for row in spec_rows(spec, text)]
+    assert all(any(label.startswith(name) for label in labels) for name in names), "every method named in full"
+
+
+def test_latent_plots_use_a_ten_class_palette_and_say_codes_once():
+    at = open_page("app_pages/latent.py")
+    assert_clean(at)
+    for spec in chart_specs(at):
+        assert spec["encoding"]["color"]["scale"]["scheme"] == "tableau10"
+        assert "code codes" not in spec["title"]["text"]
+    assert not any("code codes" in str(v) for v in at.dataframe[0].value["Representation"])
+
+
 @pytest.mark.slow
 def test_a_broken_model_is_reported_and_the_rest_works(tmp_path, monkeypatch):
     folder = tmp_path / "exported"
