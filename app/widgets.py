@@ -218,7 +218,7 @@ def digit_input() -> DigitInput | None:
         # files up to 25 MB (.streamlit/config.toml), so one over the app's 5 MB reaches this code and is
         # refused with the limit said, in place of the last file's message; the browser alone would only mark
         # it red and leave that message on screen.
-        limit = f"{img.MAX_UPLOAD_BYTES // 2**20} MB"
+        limit = f"{img.MAX_UPLOAD_BYTES / 1e6:.0f} MB"
         upload = st.file_uploader(
             f"A picture of one digit (up to {limit})",
             key="upload",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_BYTES = 5_000_000  # 5 MB as the browser's file chip counts them (10^6 bytes), so the two agree
 MAX_PIXELS = 16_000_000  # about 4000 x 4000; a decompression bomb is refused before it is decoded
 MIN_SIDE = 8
 DISPLAY_SCALE = 8  # 28 px digits are shown as 224 px, upscaled by nearest neighbour
@@ -36,7 +36,7 @@ def load_upload(data: bytes, name: str = "upload") -> np.ndarray:
     if not data:
         raise ImageInputError(f"{name} is empty (0 bytes).")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageInputError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 2**20:.0f} MB.")
+        raise ImageInputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
