@@ -107,7 +107,7 @@ order = ["True density", *[n for n in estimates if n != "Histogram"]]
 chart = alt.Chart(bars).mark_rect(opacity=0.25, color="#9aa4b8").encode(
     x=alt.X("left:Q", title="x"), x2="right:Q", y=alt.Y("density:Q", title="density (per unit of x)")
 ) + alt.Chart(pd.DataFrame(curves)).mark_line(strokeWidth=2).encode(
-    x="x:Q", y="density:Q", color=alt.Color("curve:N", title="", sort=order),
+    x="x:Q", y="density:Q", color=alt.Color("curve:N", title="", sort=order, legend=alt.Legend(labelLimit=0)),
     strokeDash=alt.condition(alt.datum.curve == "True density", alt.value([6, 3]), alt.value([1, 0])),
 )  # fmt: skip
 st.altair_chart(chart.properties(height=380), width="stretch")
