@@ -170,7 +170,8 @@ def test_deep_link_first_after_start_keeps_navigation(page, tmp_path):
 
 def test_home(page, app_url):
     open_page(page, app_url, "")
-    assert page.get_by_text("Shipped models").count() == 1
+    assert page.get_by_text("Shipped generative models").count() == 1
+    assert page.get_by_text("The sample-quality judges").count() == 1, "the classifiers apart from the models"
     check(page, "home")
 
 
