@@ -245,7 +245,15 @@ def test_likelihood(page, app_url):
 def test_gan_lab(page, app_url):
     open_page(page, app_url, "gan_lab")
     page.get_by_role("button", name="Play from here").click()
+    thumb = page.get_by_test_id("stSliderThumbValue").first
+    seen = []
+    for _ in range(40):  # the slider follows the frames while they play
+        seen.append(thumb.inner_text())
+        page.wait_for_timeout(100)
     settle(page)
+    steps = {int(v) for v in seen if v.isdigit()}
+    assert len(steps) >= 5 and all(v % 100 == 0 for v in steps), f"the slider moved in training steps: {seen}"
+    assert thumb.inner_text() == "4000", "and stops at the last snapshot"
     check(page, "gan_lab", images=2, charts=1)
 
 
