@@ -33,8 +33,14 @@ with right:
             continue
         with col:
             recon = model.reconstruct(digit)[0]
-            error = float(model.reconstruction_error(digit)[0])
             display.show_digit(recon, caption=model.title, scale=6)
+            if model.capabilities.image_kind != "binary":  # a flow: invertible, so exact up to the 8-bit levels
+                levels = int(np.abs(np.round(recon * 255) - np.round(digit * 255)).max())
+                st.metric("Reconstruction", "exact", help="A flow's code is its input mapped by an invertible network.")
+                st.caption(f"Largest pixel difference: {levels} of 255 grey levels.")
+                shown[model.title] = model
+                continue
+            error = float(model.reconstruction_error(digit)[0])
             st.metric(
                 "Reconstruction error",
                 f"{error:.1f} nats",
@@ -66,7 +72,7 @@ if errors:
         if best != card_best and f"{errors[best]:.1f}" != f"{errors[card_best]:.1f}":
             lines.append(f"So the {best} wins on this digit, though the {card_best} does over the test split.")
     trained_only = [t for t, m in shown.items() if not m.capabilities.has_prior]
-    with_prior = [t for t, m in shown.items() if m.capabilities.has_prior]
+    with_prior = [t for t, m in shown.items() if m.capabilities.has_prior and m.capabilities.image_kind == "binary"]
     if trained_only and with_prior:
         lines.append(
             f"The {trained_only[0]} is trained only to reconstruct; a VAE also pays for every nat of information "
@@ -77,5 +83,11 @@ if errors:
         lines.append(
             f"The {small[0]} has only {shown[small[0]].latent_dim} numbers to describe the digit, so it returns a "
             "typical digit of the class it guesses."
+        )
+    exact = [t for t, m in shown.items() if m.capabilities.image_kind != "binary"]
+    if exact:
+        lines.append(
+            f"The {exact[0]} is a flow: its code is the image itself, mapped by an invertible network, so nothing is "
+            "lost and it returns the input exactly; the bottleneck the others have is what makes them compress."
         )
     st.caption(" ".join(lines))
