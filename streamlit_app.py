@@ -15,6 +15,7 @@ pages = {
     "": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Generate": [
         st.Page("app_pages/sample.py", title="Sample", icon=":material/grid_view:"),
+        st.Page("app_pages/live.py", title="Live in your browser", icon=":material/bolt:"),
         st.Page("app_pages/diffusion.py", title="Diffusion, step by step", icon=":material/blur_on:"),
         st.Page("app_pages/interpolate.py", title="Interpolate", icon=":material/timeline:"),
         st.Page("app_pages/complete.py", title="Complete", icon=":material/auto_fix_high:"),

@@ -1,0 +1,161 @@
+"""The Live page without a browser: what the component is sent, the server path of every view, the vendored
+onnxruntime-web files, and the numpy figures the browser is held to (tests/test_browser.py drives the browser)."""
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from inference import images as img
+from inference import live, load_model, load_test_digits, scan
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "streamlit_app.py")
+BROWSER = REPO / "app" / "browser"
+ORT = BROWSER / "vendor" / "onnxruntime-web"
+
+
+def open_live(view: str, on_server: bool = False, seed: int | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("app_pages/live.py")
+    at.query_params["view"] = view
+    if seed is not None:
+        at.query_params["seed"] = str(seed)
+    at.session_state["on_server"] = on_server
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def component_args(at: AppTest) -> dict:
+    (element,) = at.get("component_instance")
+    args = json.loads(element.proto.json_args)
+    args.update({special.key: special.bytes for special in element.proto.special_args})
+    return args
+
+
+# ---- the vendored runtime ------------------------------------------------------------------------------------
+
+
+def test_vendored_onnxruntime_web_is_the_pinned_release_and_within_the_budget():
+    sums = dict(reversed(line.split("  ")) for line in (ORT / "SHA256SUMS").read_text().splitlines())
+    assert set(sums) == {"ort.wasm-core.min.js", "ort-wasm-simd.wasm"}, "one JS bundle, one single-threaded wasm"
+    for name, digest in sums.items():
+        assert hashlib.sha256((ORT / name).read_bytes()).hexdigest() == digest, f"{name} differs from SHA256SUMS"
+    pinned = re.search(r"^VERSION=(\S+)$", (REPO / "scripts" / "fetch_onnxruntime_web.sh").read_text(), re.M).group(1)
+    assert (ORT / "VERSION").read_text().strip() == pinned
+    assert f"ONNX Runtime Web v{pinned}" in (ORT / "ort.wasm-core.min.js").read_text()[:200]
+    assert "MIT License" in (ORT / "LICENSE").read_text()
+    added = sum(p.stat().st_size for p in BROWSER.rglob("*") if p.is_file())
+    assert added <= 20 * 2**20, f"the browser side adds {added / 2**20:.1f} MB; the budget is 20 MB"
+
+
+def test_the_component_loads_nothing_from_elsewhere():
+    """No CDN: every script, stylesheet and fetch in the component is relative to its own folder."""
+    for path in [*BROWSER.glob("*.html"), *BROWSER.glob("*.js"), *BROWSER.glob("views/*.js"), *BROWSER.glob("*.css")]:
+        assert not re.search(r"https?://", path.read_text()), f"{path.name} names an absolute URL"
+
+
+# ---- the figures the browser is held to ------------------------------------------------------------------------
+
+
+def test_plane_grid_runs_row_by_row_from_the_top_left():
+    grid = live.plane_grid(extent=4.0, cells=16)
+    assert grid.shape == (256, 2) and grid.dtype == np.float32
+    assert grid[0].tolist() == [-3.75, 3.75] and grid[15].tolist() == [3.75, 3.75]
+    assert grid[-1].tolist() == [3.75, -3.75]
+
+
+def test_principal_directions_span_the_codes():
+    codes = np.random.default_rng(0).standard_normal((200, 16)) * np.linspace(3, 0.1, 16)
+    d = live.principal_directions(codes, k=4)
+    assert np.allclose(d.directions @ d.directions.T, np.eye(4), atol=1e-9)
+    scores = (codes - d.mean) @ d.directions.T
+    assert np.allclose(scores.std(0, ddof=1), d.scales)
+    assert np.allclose(d.code([1, 0, 0, 0]), d.mean + d.scales[0] * d.directions[0], atol=1e-5)
+
+
+def test_sampler_uniforms_are_the_samplers_own():
+    """The browser's samples equal the server's only if it gets the very uniforms the sampler draws: with them
+    fixed, a PixelCNN sample is a deterministic function of the logits."""
+    model = load_model("pixelcnn")
+    samples, logits = model.sample(2, seed=5, record_logits=True)
+    uniforms = live.sampler_uniforms(2, 5)
+    p = 0.5 * (1 + np.tanh(0.5 * logits))
+    assert np.array_equal(samples, (uniforms < p).astype(np.float32))
+    assert np.array_equal(img.binarize(np.full((28, 28), 0.5)), (live.binarize_uniforms() < 0.5).astype(np.float32))
+
+
+def test_pad_figures_are_the_models_own():
+    digits = load_test_digits()
+    image = digits.gray(3)
+    ae, vae, judge, pixelcnn = (load_model(n) for n in ("ae", "vae", "classifier", "pixelcnn"))
+    f = live.pad_figures(image, [ae, vae], judge, pixelcnn)
+    assert [r.title for r in f.reconstructions] == [ae.title, vae.title]
+    assert np.allclose(f.reconstructions[1].image, vae.reconstruct(image)[0])
+    assert math.isclose(f.reconstructions[0].nats, float(ae.reconstruction_error(image)[0]), rel_tol=1e-6)
+    assert f.probabilities.shape == (10,) and math.isclose(f.probabilities.sum(), 1, rel_tol=1e-9)
+    assert int(f.probabilities.argmax()) == int(judge.predict(image[None])[0])
+    assert math.isclose(f.nats, -float(pixelcnn.log_prob(img.binarize(image)[None])[0]), rel_tol=1e-5)
+    assert math.isclose(f.bits_per_dim, f.nats / (784 * math.log(2)))
+
+
+# ---- the page ------------------------------------------------------------------------------------------------------
+
+
+def test_latent_view_sends_the_plane_and_the_directions():
+    at = open_live("latent")
+    args = component_args(at)
+    assert args["view"] == "latent" and args["key"] == "live"
+    codes = np.frombuffer(args["plane_codes"], "<f4").reshape(-1, 2)
+    assert len(codes) == len(args["plane"]["labels"]) == 500
+    assert np.abs(codes).max() < args["plane"]["extent"], "every test code lies on the plane"
+    vae2d = scan()["vae2d"].card
+    assert args["plane"]["net"]["file"] == vae2d.networks["decoder"].file
+    assert args["plane"]["net"]["sha256"] == vae2d.networks["decoder"].sha256
+    assert [m["title"] for m in args["sliders"]["models"]] == ["Autoencoder, 16-d code", "VAE, 16-d latent"]
+    runtime = args["runtime"]
+    assert runtime["modelsBase"] == "../app.live.exported/"
+    assert runtime["version"] == (ORT / "VERSION").read_text().strip()
+    assert runtime["wasm"]["sha256"] == hashlib.sha256((ORT / runtime["wasm"]["file"]).read_bytes()).hexdigest()
+
+
+def test_sampler_view_sends_numpys_noise_for_the_seed():
+    at = open_live("samplers", seed=7)
+    args = component_args(at)
+    assert args["samplers"]["seed"] == 7
+    assert np.array_equal(np.frombuffer(args["ar_uniforms"], "<f8").reshape(16, 28, 28), live.sampler_uniforms(16, 7))
+    assert [m["architecture"] for m in args["samplers"]["autoregressive"]] == ["pixelcnn", "pixelrnn"]
+    assert all(m["net"]["rewrite"] for m in args["samplers"]["autoregressive"]), "the step networks"
+    codes = np.frombuffer(args["latent_codes"], "<f4")
+    for m in args["samplers"]["latent"]:
+        model = load_model(next(n for n, e in scan().items() if e.title == m["title"]))
+        z = codes[m["offset"] : m["offset"] + 16 * m["z_dim"]].reshape(16, -1)
+        assert np.array_equal(z, model.random_latents(16, 7)), m["title"]
+    assert {m["title"] for m in args["samplers"]["latent"]} == {"VAE, 16-d latent", "DCGAN", "Conditional GAN"}
+
+
+def test_draw_view_sends_the_binarization_uniforms():
+    args = component_args(open_live("draw"))
+    assert np.array_equal(np.frombuffer(args["binarize_uniforms"], "<f8").reshape(28, 28), live.binarize_uniforms())
+    pad = args["pad"]
+    assert [m["title"] for m in pad["encoders"]] == ["Autoencoder, 16-d code", "VAE, 16-d latent"]
+    assert pad["classifier"]["net"]["file"] == "classifier_classifier.onnx"
+    assert pad["likelihood"]["net"]["file"] == "pixelcnn_full.onnx"
+
+
+@pytest.mark.parametrize("view", ["latent", "draw", "samplers"])
+def test_every_view_runs_on_the_server_too(view):
+    at = open_live(view, on_server=True, seed=3)
+    assert not at.get("component_instance"), "the server path sends nothing to the browser runtime"
+    if view == "draw":
+        assert any("Draw one digit" in i.value for i in at.info)
+    else:
+        assert len(at.get("image")) >= 3
