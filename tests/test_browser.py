@@ -291,3 +291,180 @@ def test_density_1d_with_bad_values(page, app_url):
 def test_density_2d(page, app_url):
     open_page(page, app_url, "density_2d")
     check(page, "density_2d", images=5)
+
+
+# ---- the Live page: onnxruntime-web in the browser (app/browser/), held to the server's figures ---------------
+
+LIVE_TOLERANCE = 1e-4  # max |browser - server| for every network output and every figure derived from them
+COUNT_RERUNS = """() => {
+    // every start of a script run on the server flips the app's script state away from notRunning
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.reruns = 0;
+    new MutationObserver((records) => {
+        for (const r of records) if (r.oldValue !== "running" && app.dataset.testScriptState === "running") window.reruns++;
+    }).observe(app, { attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"] });
+}"""
+
+
+def live_frame(pg, url: str, query: str, ready: bool = True):
+    """Open the Live page and return the component's frame once its models are loaded (or it gave up)."""
+    open_page(pg, url, f"live?{query}")
+    deadline = time.time() + 60
+    frame = None
+    while frame is None and time.time() < deadline:
+        frame = next((f for f in pg.frames if "app.live.live" in f.url), None)
+        pg.wait_for_timeout(100)
+    assert frame is not None, "the live component did not appear"
+    frame.wait_for_function(
+        "() => window.genlab && (window.genlab.ready || Object.keys(window.genlab.failed).length)", timeout=90_000
+    )
+    if ready:
+        status = frame.locator("#status").text_content()
+        assert frame.evaluate("() => window.genlab.ready"), f"the browser did not run the view: {status}"
+    return frame
+
+
+def live_inputs(net: dict, batch: int = 3) -> list[np.ndarray]:
+    """Fixed inputs for a network, by its card's tensor names and shapes."""
+    rng = np.random.default_rng(0)
+    arrays = []
+    for name, shape in zip(net["inputs"], net["shapes"], strict=True):
+        dims = [batch if isinstance(d, str) else d for d in shape]
+        if name == "y":  # a class, one-hot
+            a = np.eye(dims[1], dtype=np.float32)[np.arange(batch) % dims[1]]
+        elif name in ("x", "pixel_window"):  # images: binary windows for the samplers, intensities otherwise
+            a = rng.random(dims)
+            a = (a < 0.4) if name == "pixel_window" else a
+        else:  # codes and carried activations
+            a = rng.standard_normal(dims)
+        arrays.append(np.asarray(a, np.float32))
+    return arrays
+
+
+def assert_networks_match(frame) -> list[str]:
+    """Every network the view runs in the browser gives the server's onnxruntime outputs on fixed inputs."""
+    from inference.registry import exported_dir
+    from inference.runtime import Network
+
+    checked = []
+    for net in frame.evaluate("() => window.genlab.view.nets"):
+        inputs = live_inputs(net)
+        browser = frame.evaluate(
+            "([net, inputs]) => window.genlab.run(net, ...inputs)",
+            [net, [[a.ravel().tolist(), list(a.shape)] for a in inputs]],
+        )
+        server = Network(exported_dir() / net["file"], net["sha256"], threads=1)(*inputs)
+        for name, expected in server.items():
+            got = np.array(browser[name]["data"], np.float32).reshape(expected.shape)
+            diff = float(np.abs(got - expected).max())
+            assert diff <= LIVE_TOLERANCE, f"{net['file']} output {name}: browser and server differ by {diff:.2e}"
+        checked.append(net["file"])
+    return checked
+
+
+def test_live_latent_plane_decodes_under_the_pointer_with_no_rerun(page, app_url):
+    frame = live_frame(page, app_url, "view=latent")
+    assert set(assert_networks_match(frame)) == {"vae2d_decoder.onnx", "ae_decoder.onnx", "vae_decoder.onnx"}
+    page.evaluate(COUNT_RERUNS)
+    before = frame.evaluate("() => Array.from(window.genlab.view.test.digit())")
+    decodes = frame.evaluate("() => window.genlab.stats.latentDecodes")
+    box = frame.locator("canvas.overlay").bounding_box()
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.2 * box["height"])
+    page.mouse.down()
+    for t in range(1, 31):  # a drag from the top left to the bottom right of the plane
+        page.mouse.move(box["x"] + (0.2 + 0.02 * t) * box["width"], box["y"] + (0.2 + 0.02 * t) * box["height"])
+    page.mouse.up()
+    frame.wait_for_function(f"() => window.genlab.stats.latentDecodes >= {decodes + 10}")
+    after = frame.evaluate("() => Array.from(window.genlab.view.test.digit())")
+    assert before != after, "dragging over the plane changes the decoded digit"
+    frame.get_by_label("PC 1").fill("2.5")  # the 16-d codes' first principal direction
+    frame.wait_for_function("() => window.genlab.stats.sliderUpdates >= 2")
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.reruns") == 0, "dragging and sliding reran the server's script"
+    check(page, "live_latent")
+
+
+def test_live_draw_pad_matches_the_server_preprocessing_and_models_with_no_rerun(page, app_url):
+    import base64
+
+    from inference import images as img
+    from inference import live, load_model
+
+    frame = live_frame(page, app_url, "view=draw")
+    assert len(assert_networks_match(frame)) == 6  # two encoders and decoders, the classifier, the PixelCNN
+    ae, vae, judge, pixelcnn = (load_model(n) for n in ("ae", "vae", "classifier", "pixelcnn"))
+    drawings = {
+        "a one": [[[140, 40], [140, 240]]],
+        "a seven": [[[70, 60], [210, 60], [120, 240]]],
+        "a four in two strokes": [[[90, 50], [70, 160], [200, 160]], [[170, 80], [165, 250]]],
+        "a small zero": [[[140 + 25 * np.sin(t), 140 + 35 * np.cos(t)] for t in np.linspace(0, 6.3, 30)]],
+        "strokes over the edges": [[[0, 140], [280, 150]], [[140, 0], [150, 280]]],
+    }
+    for what, strokes in drawings.items():
+        got = frame.evaluate("(strokes) => window.genlab.view.test.draw(strokes)", strokes)
+        rgba = np.frombuffer(base64.b64decode(got["rgba"]), np.uint8).reshape(280, 280, 4)
+        server = img.drawing_digit(rgba)
+        browser = np.array(got["image"], np.float32).reshape(28, 28)
+        assert np.abs(browser - server.image).max() <= 1e-6, f"{what}: the browser's 28 x 28 differs from the server's"
+        assert got["warning"] == server.warning, what
+        figures = live.pad_figures(server.image, [ae, vae], judge, pixelcnn)
+        shown = got["figures"]
+        for r, b in zip(figures.reconstructions, shown["reconstructions"], strict=True):
+            assert np.abs(np.array(b["image"]).reshape(28, 28) - r.image).max() <= LIVE_TOLERANCE, (what, r.title)
+            assert abs(b["nats"] - r.nats) <= 1e-3, (what, r.title)  # a sum of 784 terms, each to 1e-6
+        assert np.abs(np.array(shown["probabilities"]) - figures.probabilities).max() <= LIVE_TOLERANCE, what
+        assert np.abs(np.array(shown["surprise"]).reshape(28, 28) - figures.surprise).max() <= LIVE_TOLERANCE, what
+        assert abs(shown["bitsPerDim"] - figures.bits_per_dim) <= 1e-5, what
+
+    page.evaluate(COUNT_RERUNS)
+    frame.get_by_role("button", name="Clear").click()
+    updates = frame.evaluate("() => window.genlab.stats.padUpdates")
+    box = frame.locator("canvas.pad").bounding_box()
+    for stroke in ([(70, 60), (210, 60), (120, 240)], [(100, 150), (180, 150)]):  # a crossed seven, two strokes
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            for t in np.linspace(0, 1, 12)[1:]:
+                page.mouse.move(box["x"] + x0 + t * (x1 - x0), box["y"] + y0 + t * (y1 - y0))
+        page.mouse.up()
+    frame.wait_for_function(f"() => window.genlab.stats.padUpdates >= {updates + 2}")
+    guess = frame.locator(".guess").first.text_content()
+    assert guess.startswith("A ") and "with probability" in guess, "a drawn digit gets a class"
+    assert "bits/dim" in frame.locator(".guess").nth(1).text_content()
+    assert "nats" in frame.locator("figcaption").nth(1).text_content(), "and reconstructions with their error"
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.reruns") == 0, "drawing reran the server's script"
+    check(page, "live_draw")
+
+
+def test_live_samplers_draw_the_servers_samples_for_a_seed(page, app_url):
+    from inference import live, load_model
+
+    frame = live_frame(page, app_url, "view=samplers&seed=7")
+    frame.wait_for_function("() => window.genlab.stats.arSamples >= 1", timeout=90_000)
+    checked = assert_networks_match(frame)
+    assert {"pixelcnn_step.onnx", "pixelrnn_step.onnx", "dcgan_generator.onnx", "cgan_generator.onnx"} <= set(checked)
+    uniforms = live.sampler_uniforms(4, 7).ravel().tolist()
+    for architecture, name in (("pixelcnn", "pixelcnn"), ("pixelrnn", "pixelrnn")):
+        got = frame.evaluate("([a, u]) => window.genlab.view.test.sample(a, 4, u)", [architecture, uniforms])
+        server = load_model(name).sample(4, 7)
+        assert np.array_equal(np.array(got, np.float32).reshape(4, 28, 28), server), f"{name}: not the server's samples"
+    captions = frame.locator("figcaption").all_text_contents()
+    assert any("seed 7" in c and "in your browser" in c for c in captions), captions
+    check(page, "live_samplers")
+
+
+def test_live_without_webassembly_runs_on_the_server(browser, app_url):
+    """--js-flags=--jitless turns V8's compilers off, and with them WebAssembly (Chromium 156 no longer hides it
+    for --noexpose_wasm): the component says so in one line and the page draws each view on the server."""
+    jitless = browser.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--js-flags=--jitless"])
+    try:
+        pg = jitless.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+        for view, images, said in (("latent", 2, "decoded on the server"), ("samplers", 5, "s on the server")):
+            frame = live_frame(pg, app_url, f"view={view}", ready=False)
+            assert "WebAssembly is not available" in frame.locator("#status").text_content()
+            pg.get_by_text(said).first.wait_for(timeout=90_000)
+            settle(pg)
+            check(pg, f"live_{view}_server", images=images)
+    finally:
+        jitless.close()
