@@ -168,3 +168,49 @@ def test_the_epoch_kept_is_the_best_on_validation(tmp_path):
     model, _ = load_checkpoint(path)
     val = ValidationSet.of(data_lib.load("digits").validation, tmp_path, torch.device("cpu"))
     assert validation_figures(model, get_spec("vae"), val)["loss"] == pytest.approx(best["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, dies_in",
+    [("vae", "vae.resume.pt"), ("dcgan", "dcgan.resume-1.pt")],  # one optimizer; two, and three candidates
+)
+def test_a_broken_run_resumes_to_the_weights_of_an_unbroken_one(tmp_path, monkeypatch, name, dies_in):
+    """Training stopped after the second epoch (of the second candidate, where there are several) and run
+    again carries on from there: same weights and curves as a run that was never stopped, the resume files
+    gone, and the card says where it resumed."""
+    from training import train as train_lib
+
+    whole = train_lib.train(name, data="digits", epochs=3, checkpoint_dir=tmp_path / "whole", quiet=True)
+
+    real_save = train_lib.save_checkpoint
+
+    def save_then_die(path, payload):
+        real_save(path, payload)
+        if path.name == dies_in and payload["epoch"] == 2:
+            raise KeyboardInterrupt  # the session ends here
+
+    monkeypatch.setattr(train_lib, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_lib.train(name, data="digits", epochs=3, checkpoint_dir=tmp_path / "broken", quiet=True)
+    assert (tmp_path / "broken" / dies_in).is_file() and not (tmp_path / "broken" / f"{name}.pt").exists()
+    monkeypatch.setattr(train_lib, "save_checkpoint", real_save)
+    broken = train_lib.train(name, data="digits", epochs=3, checkpoint_dir=tmp_path / "broken", quiet=True)
+
+    a, b = torch.load(whole, weights_only=True), torch.load(broken, weights_only=True)
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    same = lambda x, y: json.dumps(x) == json.dumps(y)  # noqa: E731  (NaN, a figure with no judge, equals NaN)
+    assert same(a["train"]["history"], b["train"]["history"])
+    assert same(a["train"]["validation"]["curve"], b["train"]["validation"]["curve"])
+    drop_time = lambda c: [{k: v for k, v in x.items() if k != "seconds"} for x in c]  # noqa: E731
+    assert same(drop_time(a["train"]["selection"]["candidates"]), drop_time(b["train"]["selection"]["candidates"]))
+    assert 2 in b["train"]["resumed_at_epochs"] and "resumed_at_epochs" not in a["train"]
+    assert not list((tmp_path / "broken").glob("*.resume*"))
+
+
+def test_a_resume_file_from_another_command_is_not_used(tmp_path):
+    """A resume file left by another command (here: another seed) is ignored, not carried on from."""
+    from training import train as train_lib
+
+    torch.save({"fingerprint": {"seed": 99}, "epoch": 1}, tmp_path / "vae.resume.pt")
+    path = train_lib.train("vae", data="digits", epochs=1, checkpoint_dir=tmp_path, quiet=True)
+    assert "resumed_at_epochs" not in torch.load(path, weights_only=True)["train"]

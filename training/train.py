@@ -7,6 +7,11 @@ afresh every epoch (dynamic binarization, see training/data.py).
 Under ``torchrun --nproc_per_node=N`` the same code runs DistributedDataParallel: each
 process takes every N-th image of the epoch's permutation, gradients are averaged, and
 rank 0 writes the checkpoint. The backend is gloo on CPU and NCCL on GPUs.
+
+Training is resumable: after every epoch each process writes ``<name>.resume[-candidate][.rank].pt``
+beside the checkpoint (weights, optimizer states, curves, the best weights so far, the random state and
+the seconds spent). Run the same command again and it carries on from the last whole epoch, with the
+same result as an unbroken run; the files go once the checkpoint is written.
 """
 
 from __future__ import annotations
@@ -151,16 +156,26 @@ def train(
         if dev.type == "cpu":
             torch.use_deterministic_algorithms(True, warn_only=True)
         runs = []
-        for overrides in spec.candidates or ({},):
+        candidates = spec.candidates or ({},)
+        resume_files = []
+        for i, overrides in enumerate(candidates):
             recipe = spec.with_overrides(overrides)
-            runs.append(_fit(recipe, train_split, val, ds.image_size, recipe.epochs if epochs is None else epochs,
-                             seed, dev, rank, world, quiet))  # fmt: skip
+            resume = Path(checkpoint_dir) / _resume_name(name, i if len(candidates) > 1 else None, rank, world)
+            resume_files.append(resume)
+            run_epochs = recipe.epochs if epochs is None else epochs
+            fingerprint = {"data": data, "limit": limit, "seed": seed, "epochs": run_epochs, "world": world,
+                           "recipe": repr(recipe)}  # fmt: skip
+            runs.append(_fit(recipe, train_split, val, ds.image_size, run_epochs, seed, dev, rank, world, quiet,
+                             resume, fingerprint))  # fmt: skip
             runs[-1]["overrides"] = overrides
         best = 0
         for i in range(1, len(runs)):
             best = i if _better(runs[i]["best_score"], runs[best]["best_score"]) else best
         chosen = runs[best]
         if rank != 0:
+            dist.barrier()  # rank 0 has written the checkpoint: the resume files may go
+            for resume in resume_files:
+                resume.unlink(missing_ok=True)
             return None
         path = Path(checkpoint_dir) / f"{name}.pt"
         model = chosen["model"]
@@ -220,9 +235,14 @@ def train(
                         ],  # fmt: skip
                         **({"sampling": sampling} if sampling else {}),
                     },
+                    **({"resumed_at_epochs": resumed} if (resumed := [e for r in runs for e in r["resumed"]]) else {}),
                 },
             },
         )
+        if world > 1:
+            dist.barrier()
+        for resume in resume_files:
+            resume.unlink(missing_ok=True)
         return path
     finally:
         if world > 1:
@@ -237,9 +257,16 @@ def _better(score: float, old: float) -> bool:
     return math.isnan(old) or score < old
 
 
+def _resume_name(name: str, candidate: int | None, rank: int, world: int) -> str:
+    return f"{name}.resume{'' if candidate is None else f'-{candidate}'}{'' if world == 1 else f'.rank{rank}'}.pt"
+
+
 def _fit(spec, split: data_lib.Split, val: ValidationSet, image_size: int, epochs: int, seed: int,
-         dev: torch.device, rank: int, world: int, quiet: bool) -> dict:  # fmt: skip
-    """One training run of one recipe; the weights of its best validated epoch and its curves."""
+         dev: torch.device, rank: int, world: int, quiet: bool, resume: Path | None = None,
+         fingerprint: dict | None = None) -> dict:  # fmt: skip
+    """One training run of one recipe; the weights of its best validated epoch and its curves. With ``resume``,
+    the run's state is written there after every epoch, and a state already there (from the same command,
+    as ``fingerprint`` says) is carried on from."""
     x_train = torch.tensor(split.images, dtype=torch.float32).unsqueeze(1).div(255).to(dev)  # (N, 1, H, W)
     y_train = torch.tensor(split.labels).to(dev)
     torch.manual_seed(seed)  # same initial weights on every rank
@@ -273,8 +300,20 @@ def _fit(spec, split: data_lib.Split, val: ValidationSet, image_size: int, epoch
     history: list[dict[str, float]] = []
     curve: list[dict[str, float]] = []
     best: dict = {"score": math.inf}
+    first_epoch, spent, resumed = 0, 0.0, []
+    state = _load_resume(resume, fingerprint, quiet or rank != 0)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        for key, opt in optimizers.items() if custom_step else [("", optimizer)]:
+            opt.load_state_dict(state["optimizers"][key])
+        history, curve, best = state["history"], state["curve"], state["best"]
+        first_epoch, spent, resumed = state["epoch"], state["seconds"], [*state["resumed"], state["epoch"]]
+        torch.set_rng_state(state["rng"])
+        if dev.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], dev)
+        progress.update(first_epoch * steps_per_epoch)
     start = time.perf_counter()
-    for epoch in range(epochs):
+    for epoch in range(first_epoch, epochs):
         model.train()
         # The epoch's order and binarization depend only on (seed, epoch, rank): reruns match.
         order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
@@ -314,7 +353,15 @@ def _fit(spec, split: data_lib.Split, val: ValidationSet, image_size: int, epoch
             if _better(score, best["score"]):
                 best = {"score": score, "epoch": epoch + 1, "figures": figures,
                         "state_dict": {k: v.detach().cpu().clone() for k, v in scored.state_dict().items()}}  # fmt: skip
-    seconds = time.perf_counter() - start
+        if resume is not None:
+            save_checkpoint(resume, {
+                "fingerprint": fingerprint, "epoch": epoch + 1, "seconds": spent + time.perf_counter() - start,
+                "resumed": resumed, "model": model.state_dict(),
+                "optimizers": {k: o.state_dict() for k, o in (optimizers.items() if custom_step else [("", optimizer)])},
+                "history": history, "curve": curve, "best": best, "rng": torch.get_rng_state(),
+                **({"cuda_rng": torch.cuda.get_rng_state(dev)} if dev.type == "cuda" else {}),
+            })  # fmt: skip
+    seconds = spent + time.perf_counter() - start
     progress.close()
     return {
         "recipe": spec,
@@ -327,7 +374,22 @@ def _fit(spec, split: data_lib.Split, val: ValidationSet, image_size: int, epoch
         "best_figures": best["figures"],
         "state_dict": best["state_dict"],
         "seconds": seconds,
+        "resumed": resumed,
     }
+
+
+def _load_resume(path: Path | None, fingerprint: dict | None, quiet: bool) -> dict | None:
+    """The state a broken run of the same command left at ``path``, or None (no file, or another command's)."""
+    if path is None or not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("fingerprint") != fingerprint:
+        if not quiet:
+            print(f"{path}: left by another command ({state.get('fingerprint')}); starting afresh")
+        return None
+    if not quiet:
+        print(f"{path}: resuming after epoch {state['epoch']} ({state['seconds']:.0f} s spent so far)")
+    return state
 
 
 def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
