@@ -19,6 +19,7 @@ st.query_params["view"] = view
 on_server = st.sidebar.toggle(
     "Compute on the server",
     key="on_server",
+    bind="query-params",
     help="Run the view on the server, as every other page does: each change reruns the page. To compare the two.",
 )
 seed = widgets.seed_input() if view == "samplers" else 0

@@ -46,6 +46,7 @@ const genlab = {
   view: null,
   viewName: null,
   loadedAt: performance.now(),
+  startedAt: Date.now(), // wall clock, for benchmarks/browser.py
   readyMs: null,
   run: (net, ...inputs) =>
     runtime.run(net, ...inputs).then((out) => Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { data: Array.from(v.data), dims: v.dims }]))),
@@ -117,6 +118,7 @@ async function show(name, args) {
   if (current?.view !== view) return;
   const seconds = (performance.now() - start) / 1000;
   genlab.readyMs = performance.now() - genlab.loadedAt;
+  genlab.readyAt = Date.now();
   say(
     `Running in your browser: onnxruntime-web ${args.runtime.version} (WebAssembly) on the shipped ONNX files, ` +
       `${view.nets.length} loaded in ${seconds.toFixed(2)} s. Nothing you do here goes back to the server.`,
