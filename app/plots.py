@@ -92,8 +92,9 @@ def manifold_grid(model, span: float = 3.0, cells: int = 20) -> np.ndarray:
     return img.tile(model.decode(codes), cols=cells, pad=0)
 
 
-def latent_manifold(model, mu: np.ndarray, labels: np.ndarray, span: float = 3.0, cells: int = 20):
-    """The decoded latent grid with encoded test means scattered over it, colored by digit."""
+def latent_manifold(model, mu: np.ndarray, labels: np.ndarray, span: float = 3.0, cells: int = 20, dots: bool = True):
+    """The decoded latent grid with encoded test means scattered over it (``dots``), colored by digit: small and
+    translucent, so the decoded digits under them stay readable where the codes crowd (the map's centre)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,21 +108,23 @@ def latent_manifold(model, mu: np.ndarray, labels: np.ndarray, span: float = 3.0
     ax.imshow(grid, cmap="gray", extent=extent, interpolation="nearest", vmin=0, vmax=1)
     inside = (np.abs(mu) <= span + half_cell).all(1)
     colors = plt.get_cmap("tab10")
-    for digit in range(10):
+    for digit in range(10) if dots else ():
         sel = inside & (labels == digit)
-        ax.scatter(
-            mu[sel, 0], mu[sel, 1], s=12, color=colors(digit), label=str(digit), edgecolors="white", linewidths=0.3
-        )
+        ax.scatter(mu[sel, 0], mu[sel, 1], s=5, color=colors(digit), alpha=0.6, linewidths=0, label=str(digit))
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
     ax.set_xlabel("z₁ (latent units: standard deviations of the N(0, 1) prior)")
     ax.set_ylabel("z₂ (latent units)")
-    legend = ax.legend(
-        title="Test digit", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, labelcolor=FOREGROUND
-    )
-    legend.get_title().set_color(FOREGROUND)
+    if dots:
+        legend = ax.legend(
+            title="Test digit", loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, labelcolor=FOREGROUND,
+            markerscale=2.5,
+        )  # fmt: skip
+        for handle in legend.legend_handles:
+            handle.set_alpha(1)
+        legend.get_title().set_color(FOREGROUND)
     outside = int((~inside).sum())
-    if outside:
+    if outside and dots:
         ax.set_title(f"{outside} of {len(mu)} test codes fall outside the grid", fontsize=9, color=FOREGROUND)
     fig.tight_layout()
     return fig

@@ -1,7 +1,6 @@
 """Density in 2-D: every family's estimate of the same toy distribution, side by side."""
 
 import altair as alt
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -69,8 +68,7 @@ with display.timed("Computing the density maps..."):
     ticks_true, true_values = density.grid_log_density(toy.log_density, CELLS)
     with columns[0]:
         fig = plots.density_map(ticks_true, true_values, "True density", points=data_points)
-        st.pyplot(fig, width="content")
-        plt.close(fig)
+        plots.show(fig)
     for i, kind in enumerate(kinds, start=1):
         ticks, values, samples = heat(source, kind, models.folder())
         title, how = TAXONOMY[kind]
@@ -78,8 +76,7 @@ with display.timed("Computing the density maps..."):
             fig = plots.density_map(
                 ticks, values, f"{title}\n{how}", points=None, samples=samples if show_samples else None
             )
-            st.pyplot(fig, width="content")
-            plt.close(fig)
+            plots.show(fig)
 st.caption(
     "Maps show log p(x) in nats, clipped 10 nats below each map's maximum, over [-4, 4]² "
     f"({CELLS} x {CELLS} cells; the VAE's {CELLS // 2} x {CELLS // 2}); white dots: data; red dots: the model's own samples."

@@ -1,6 +1,5 @@
 """Your 2-D points: a Gaussian mixture (EM) and a kernel density estimate fitted live to points you give."""
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -46,8 +45,7 @@ with display.timed("Fitting EM and a KDE to your points..."):
         ticks, values = density.grid_log_density(fn, 120, extent)
         with col:
             fig = plots.density_map(ticks, values, name, points=train)
-            st.pyplot(fig, width="content")
-            plt.close(fig)
+            plots.show(fig)
         rows.append({"Model": name, "Held-out log-likelihood (nats per point)": float(np.mean(fn(held)))})
 st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
     "Held-out log-likelihood (nats per point)": st.column_config.NumberColumn(format="%.3f"),

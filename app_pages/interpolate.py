@@ -87,8 +87,10 @@ if manifold is None:
 model = widgets.get_model(manifold.name)
 if model is None:
     st.stop()
-span = st.slider("Extent of the grid (prior standard deviations)", 1.0, 4.0, 3.0, step=0.5, key="span")
+left, right = st.columns([3, 1])
+span = left.slider("Extent of the grid (prior standard deviations)", 1.0, 4.0, 3.0, step=0.5, key="span")
+dots = right.toggle("Test codes", value=True, key="manifold_dots", help="Show the encoded test digits as dots")
 with display.timed("Decoding the manifold..."):
     codes = model.encode(digits.gray(np.arange(len(digits))))
-    fig = plots.latent_manifold(model, codes, digits.labels, span=span, cells=20)
-st.pyplot(fig, width="content")
+    fig = plots.latent_manifold(model, codes, digits.labels, span=span, cells=20, dots=dots)
+plots.show(fig)

@@ -198,6 +198,15 @@ def test_interpolate_kinds_and_endpoints():
     assert_clean(at)
 
 
+def test_interpolate_manifold_dots_can_be_hidden():
+    """The test codes' dots over the 2-d VAE's manifold are a toggle: off, the picture is the decoded grid alone."""
+    at = open_page("app_pages/interpolate.py")
+    with_dots = images(at)[-1].proto.imgs[0].url  # media URLs are content hashes
+    at.toggle(key="manifold_dots").set_value(False).run()
+    assert_clean(at)
+    assert images(at)[-1].proto.imgs[0].url != with_dots
+
+
 def select_model(at: AppTest, title: str) -> AppTest:
     box = at.sidebar.selectbox(key="model")
     return box.select_index(box.options.index(title)).run()
