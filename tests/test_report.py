@@ -54,3 +54,33 @@ def test_write_readme_replaces_only_the_block(tmp_path):
     assert text.endswith(f"{report.END}\n\nafter\n")
     assert report.readme_block(text) == report.report(EXPORTED)
     assert not report.write_readme(readme, EXPORTED)
+
+
+def test_comparing_sentences_follow_the_intervals():
+    """The sentences that compare models are computed: who is first (and with whom tied), and each autoregressive
+    model's samples against the best latent-variable model's, better / tied / worse by the intervals."""
+    from types import SimpleNamespace
+
+    from inference.cards import SampleQuality
+
+    def q(fcd, half):
+        return SampleQuality("j", "grayscale test split", 1000, (0,), fcd, 1.0, (fcd - half, fcd + half))
+
+    by_judge = {
+        "CNN judge": {"GAN": q(100, 5), "AR": q(103, 5), "VAE": q(200, 5), "AR2": q(300, 5)},
+        "MLP judge": {"GAN": q(5, 0.5), "AR": q(7.5, 0.5), "VAE": q(9, 0.5), "AR2": q(9.2, 0.5)},
+    }
+    cards = [
+        SimpleNamespace(title="GAN", family="implicit"),
+        SimpleNamespace(title="VAE", family="latent-variable"),
+        SimpleNamespace(title="AR", family="autoregressive"),
+        SimpleNamespace(title="AR2", family="autoregressive"),
+    ]
+    assert report._firsts(by_judge) == [
+        "- First on sample quality: GAN under the CNN judge (tied with AR); GAN under the MLP judge, ahead of every "
+        "other model."
+    ]
+    assert report._against_latent(cards, by_judge) == [
+        "- Autoregressive samples against the best latent-variable model's (VAE): AR: better under both judges; "
+        "AR2: worse under the CNN judge, tied under the MLP judge."
+    ]

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from inference.cards import ModelCard, is_model_card, load_model_card, load_study_card, read_json
-from inference.metrics import chain, fcd_ranking, judges_disagree, nll_difference
+from inference.metrics import chain, fcd_order, fcd_ranking, judges_disagree, nll_difference
 from training.models import MODELS
 
 START, END = "<!-- report:start -->", "<!-- report:end -->"
@@ -146,6 +146,7 @@ def rankings(export_dir: Path) -> list[str]:
     for judge, qualities in by_judge.items():
         if qualities:
             lines.append(f"- Sample quality, {judge} (FCD, lower is better): {fcd_ranking(qualities)}.")
+    lines += _firsts(by_judge) + _against_latent(cards, by_judge)
     if all(by_judge.values()):
         disagreements = judges_disagree(by_judge)
         lines.append(
@@ -167,6 +168,47 @@ def rankings(export_dir: Path) -> list[str]:
         if likely:
             lines.append(_likelihood_line(likely, track))
     return lines
+
+
+def _firsts(by_judge: dict[str, dict]) -> list[str]:
+    """Which model draws the digits closest to the test split's, under each judge, with the models tied with it."""
+    firsts = {}
+    for judge, qualities in by_judge.items():
+        if qualities:
+            ranked = sorted(qualities.items(), key=lambda kv: kv[1].fcd)
+            tied = [title for title, q in ranked[1:] if fcd_order(ranked[0][1], q) == 0]
+            firsts[judge] = (ranked[0][0], tied)
+    if not firsts:
+        return []
+    said = [f"{best} under the {judge}" + (f" (tied with {', '.join(tied)})" if tied else ", ahead of every other model")
+            for judge, (best, tied) in firsts.items()]  # fmt: skip
+    return [f"- First on sample quality: {'; '.join(said)}."]
+
+
+def _against_latent(cards: list[ModelCard], by_judge: dict[str, dict]) -> list[str]:
+    """The lecture's "good samples" for autoregressive models, checked: each one's FCD against the best
+    latent-variable model's, under each judge."""
+    judges = [j for j, q in by_judge.items() if q]
+    if not judges:
+        return []
+    first = by_judge[judges[0]]
+    latent = [c.title for c in cards if c.family == "latent-variable" and c.title in first]
+    ar = [c.title for c in cards if c.family == "autoregressive" and all(c.title in by_judge[j] for j in judges)]
+    if not latent or not ar:
+        return []
+    ref = min(latent, key=lambda t: first[t].fcd)
+    if not all(ref in by_judge[j] for j in judges):
+        return []
+    words = {-1: "better", 0: "tied", 1: "worse"}
+    said = []
+    for title in ar:
+        verdicts = {j: words[fcd_order(by_judge[j][title], by_judge[j][ref])] for j in judges}
+        if len(set(verdicts.values())) == 1:
+            v = next(iter(verdicts.values()))
+            said.append(f"{title}: {v} under {'both judges' if len(judges) == 2 else judges[0]}")
+        else:
+            said.append(f"{title}: " + ", ".join(f"{v} under the {j}" for j, v in verdicts.items()))
+    return [f"- Autoregressive samples against the best latent-variable model's ({ref}): {'; '.join(said)}."]
 
 
 def _likelihood_line(likely: list[ModelCard], track: str) -> str:
