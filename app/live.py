@@ -268,7 +268,7 @@ def server_latent() -> None:
         display.show_digit(model.decode(z)[0], caption=f"z = ({z1:.2f}, {z2:.2f}), decoded on the server")
     with right:
         grid = model.decode(live.plane_grid())
-        display.show_digits(grid, cols=live.PLANE_CELLS, scale=1, caption="The decoded grid over the same square")
+        display.show_tiled(grid, cols=live.PLANE_CELLS, scale=1, caption="The decoded grid over the same square")
     coded = coded_entries()
     if not coded:
         return

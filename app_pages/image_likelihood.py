@@ -28,7 +28,7 @@ probe_images = probes(chosen.binary)
 if chosen.label is None:
     probe_images = {"your digit": chosen.binary, **{k: v for k, v in probe_images.items() if k != "the digit itself"}}
 with left:
-    display.show_digits(np.stack(list(probe_images.values())), cols=3, scale=3, caption=" | ".join(probe_images))
+    display.show_digits(np.stack(list(probe_images.values())), cols=3, scale=3, labels=list(probe_images))
 
 rows, marks, bounds = [], [], []
 with display.timed("Scoring the probes..."):

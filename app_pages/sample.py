@@ -10,7 +10,11 @@ from inference import images as img
 from inference.autoregressive import in_progress
 from inference.diffusion import SAMPLERS
 
-display.header("Sample", "Every generative model here can make new digits; how it does so depends on its family.")
+display.header(
+    "Sample",
+    "Every generative model here can make new digits; how it does so depends on its family.",
+    settings="Model, number of samples, seed and temperature are in the sidebar",
+)
 
 model = widgets.pick_model("Model", models.generative, default="vae")
 can = model.capabilities

@@ -93,15 +93,15 @@ def test_sample_changes_with_model_and_seed_and_repeats_for_a_seed():
 
 
 def image_bytes(at: AppTest) -> bytes:
-    """The first image on the page, as the bytes the browser would get."""
+    """The first image element on the page, as the bytes the browser would get: every picture in it (a grid of
+    digits is one element holding one picture per digit)."""
     from streamlit.runtime import Runtime
 
-    url = images(at)[0].proto.imgs[0].url
+    urls = [i.url for i in images(at)[0].proto.imgs]
     media = Runtime.instance().media_file_mgr if Runtime.exists() else None
     if media is None:
-        return url.encode()
-    file_id = url.rsplit("/", 1)[-1].split(".")[0]
-    return media._storage.get_file(file_id).content
+        return "\n".join(urls).encode()
+    return b"".join(media._storage.get_file(url.rsplit("/", 1)[-1].split(".")[0]).content for url in urls)
 
 
 def png(array: np.ndarray) -> bytes:
