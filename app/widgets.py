@@ -234,27 +234,57 @@ def digit_input() -> DigitInput | None:
             display.error(f"That upload cannot be used: {err}", icon=":material/broken_image:")
             return None
         return _shown(prepared, f"your upload {upload.name}")
-    from streamlit_drawable_canvas import st_canvas  # a browser component: imported only when drawing
-
-    canvas = st_canvas(
-        stroke_width=22,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        width=280,
-        height=280,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key="canvas",
-    )
-    if not (canvas.json_data and canvas.json_data.get("objects")):
+    rgba = drawing()
+    if rgba is None:
         st.info("Draw one digit on the black square, large and in the middle.")
         return None
     try:
-        prepared = img.drawing_digit(canvas.image_data)
+        prepared = img.drawing_digit(rgba)
     except img.ImageInputError as err:
         st.warning(str(err), icon=":material/draw:")
         return None
     return _shown(prepared, "your drawing")
+
+
+DRAWING = "drawing"  # the last drawing: a key of the session's, not the canvas's, so it outlives the page
+
+
+def drawing() -> np.ndarray | None:
+    """The canvas's RGBA pixels once something is drawn, else None; the drawing is kept for the session.
+
+    A widget's state goes with its page: the canvas came back empty after a visit to another page. So the last
+    drawing (its strokes and its pixels) is kept under a key of the session's, and a new canvas starts from those
+    strokes. A new canvas does not send its pixels until it is drawn on, so until then the kept ones stand in."""
+    from streamlit_drawable_canvas import st_canvas  # a browser component: imported only when drawing
+
+    kept = st.session_state.get(DRAWING)
+    if "canvas" not in st.session_state:  # nothing sent yet: a canvas new on this page, started from the kept strokes
+        # The same strokes on every rerun until it sends: a changed initial_drawing would reload the canvas.
+        st.session_state["canvas_start"] = kept["strokes"] if kept else None
+    # On hover the canvas's toolbar (undo, redo, clear) rises 2.65 rem above the square, where it covered the
+    # input choice's "Draw": the square's container keeps that much room free above it.
+    st.html("<style>.st-key-draw_pad { padding-top: 2.75rem; }</style>")
+    with st.container(key="draw_pad"):
+        canvas = st_canvas(
+            stroke_width=22,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            width=280,
+            height=280,
+            drawing_mode="freedraw",
+            initial_drawing=st.session_state.get("canvas_start"),
+            return_image_data=True,
+            key="canvas",
+        )
+    strokes = (canvas.json_data or {}).get("objects")
+    if not strokes:  # nothing drawn, or the canvas was cleared: nothing to keep either
+        st.session_state.pop(DRAWING, None)
+        return None
+    rgba = canvas.image_data
+    if rgba is not None:
+        st.session_state[DRAWING] = {"strokes": canvas.json_data, "rgba": rgba}
+        return rgba
+    return kept["rgba"] if kept and kept["strokes"]["objects"] == strokes else None
 
 
 def _shown(prepared: img.Prepared, description: str) -> DigitInput:
