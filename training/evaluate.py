@@ -205,7 +205,9 @@ def _stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f.mean(0), np.cov(f, rowvar=False)
 
 
-def sample_quality(model: OnnxModel, judge: OnnxModel, test: TestSet, protocol: Protocol) -> SampleQuality:
+def sample_quality(
+    model: OnnxModel, judge: OnnxModel, test: TestSet, protocol: Protocol, drawn: dict | None = None
+) -> SampleQuality:
     """FCD of ``protocol.samples`` samples per seed to the test split in the judge's features: the mean over
     seeds, its spread, and a 95% bootstrap interval of that mean over resamplings of the test images;
     for a conditional model (classes 0-9 in turn) how often the judge sees the class asked for.
@@ -214,14 +216,20 @@ def sample_quality(model: OnnxModel, judge: OnnxModel, test: TestSet, protocol: 
     a resample of the 500 test images holds each about 0.63 times, so its covariance is noisier and every
     resampled FCD is larger (a Frechet distance is biased upward at small n); the percentile interval of
     the cGAN's figure, 178.8, was [180, 254], not containing it. The spread of the resampled FCDs is what
-    the interval takes from them."""
+    the interval takes from them.
+
+    ``drawn`` keeps each seed's samples for the next judge: the same seed draws the same images, and a
+    diffusion model's 5,000 samples take most of its evaluation."""
     n = protocol.samples
+    drawn = {} if drawn is None else drawn
     labels = np.arange(n) % model.num_classes if model.conditional else None
     reference = reference_kind(model)
     real = judge.features(test.binary if "binary" in reference else test.gray)
     sample_stats, fcds, accuracies = [], [], []
     for seed in protocol.seeds:
-        logits, features = judge.run(sample_images(model, n, seed, labels))
+        if seed not in drawn:
+            drawn[seed] = sample_images(model, n, seed, labels)
+        logits, features = judge.run(drawn[seed])
         sample_stats.append(_stats(features))
         fcds.append(frechet_from_stats(*sample_stats[-1], *_stats(real)))
         if labels is not None:
@@ -331,7 +339,9 @@ def evaluate(card: ModelCard, export_dir: Path, ds: data_lib.Dataset, protocol: 
     )
     if can.generative:
         judges = _judges(export_dir, ds.image_size, protocol)
-        figures["sample_quality"] = {j.name: sample_quality(model, j, test, protocol) for j in judges}
+        drawn: dict = {}  # one set of samples per seed, judged by each judge
+        figures["sample_quality"] = {j.name: sample_quality(model, j, test, protocol, drawn) for j in judges}
+        del drawn
         if can.family == "diffusion" and judges:
             figures["steps_curve"] = steps_curve(model, judges[0], test, protocol)
         sampler = "fast (cached activations)" if can.can_complete else "one pass"
