@@ -293,6 +293,130 @@ def test_density_2d(page, app_url):
     check(page, "density_2d", images=5)
 
 
+def test_drawing_survives_a_page_change_and_the_toolbar_leaves_the_input_choice_visible(page, app_url):
+    open_page(page, app_url, "reconstruct")
+    page.get_by_text("Draw", exact=True).first.click()
+    settle(page)
+    canvas = max(page.locator("canvas").all(), key=lambda c: (c.bounding_box() or {"width": 0})["width"])
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for t in range(30):
+        page.mouse.move(box["x"] + 140, box["y"] + 40 + t * 7, steps=2)
+    page.mouse.up()
+    settle(page)
+    seen = page.get_by_text("What the models see").count()
+    assert seen == 1, "the drawing is shown as the models see it"
+    page.mouse.move(box["x"] + 200, box["y"] + 100)  # the toolbar shows while the pointer is over the square
+    page.wait_for_timeout(600)
+    draw = page.get_by_text("Draw", exact=True).first.bounding_box()
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).textContent", [draw["x"] + draw["width"] / 2, draw["y"] + 4]
+    )
+    assert on_top == "Draw", f"the canvas toolbar covers the Draw choice ({on_top!r} on top)"
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_text("Likelihood", exact=True).click()
+    settle(page)
+    assert page.get_by_text("What the models see").count() == 1, "the drawing is the input on the next page too"
+    nav.get_by_text("Reconstruct", exact=True).click()
+    settle(page)
+    assert page.get_by_text("What the models see").count() == 1, "and still there on coming back"
+    check(page, "reconstruct_draw_kept", images=4)
+
+
+# ---- every page at a laptop's and a phone's width ------------------------------------------------------------------
+
+PAGE_PATHS = [
+    "", "sample", "live", "diffusion", "interpolate", "complete", "reconstruct", "likelihood", "image_likelihood",
+    "latent", "features", "compare", "density_1d", "density_2d", "density_2d_yours", "gan_lab",
+]  # fmt: skip
+TEXT_SLACK_PX = 4  # an SVG text's box past what holds it that is still no cut ink (see below)
+MIN_DIGIT_PX = 80  # at 1280 px every digit is shown at least this wide: 28 pixels at about 3 screen pixels each
+
+# What is cut off, read from the DOM: a heading whose text overflows its box, or any heading or chart not wholly
+# inside the viewport's width and inside every ancestor that clips (overflow not visible). A chart's legend and
+# title are drawn inside its canvas or SVG, which Vega sizes to hold them, so a clipped legend shows as a chart
+# wider than what holds it; in an SVG chart each text is checked too.
+LAYOUT_PROBLEMS = """([minDigit, TEXT_SLACK_PX]) => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const problems = [];
+  const name = (el) => (el.textContent || el.getAttribute("aria-label") || el.tagName).trim().slice(0, 60);
+  const clipped = (el, slack = 1) => {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) return null;  // not shown
+    const w = document.documentElement.clientWidth;
+    if (r.left < -slack || r.right > w + slack) return `past the edge of the window by ${Math.max(-r.left, r.right - w).toFixed(0)} px`;
+    for (let a = el.parentElement; a && a !== main; a = a.parentElement) {  // main scrolls the page: not a cut
+      const s = getComputedStyle(a);
+      const b = a.getBoundingClientRect();
+      // sideways, scrolling counts as cut too; downwards, a scrolling box is the page scrolling as it should
+      const sideways = Math.max(b.left - r.left, r.right - b.right), down = Math.max(b.top - r.top, r.bottom - b.bottom);
+      if (s.overflowX !== "visible" && sideways > slack) return `cut ${sideways.toFixed(1)} px at a side`;
+      if (["hidden", "clip"].includes(s.overflowY) && down > slack) return `cut ${down.toFixed(1)} px at the top or bottom`;
+    }
+    return null;
+  };
+  for (const h of main.querySelectorAll("h1, h2, h3")) {
+    const text = h.querySelector("span") || h;
+    if (text.scrollWidth > text.clientWidth + 1 || text.scrollHeight > text.clientHeight + 1)
+      problems.push(`heading "${name(h)}": its text overflows its box`);
+    const why = clipped(h);
+    if (why) problems.push(`heading "${name(h)}": ${why}`);
+  }
+  const charts = main.querySelectorAll('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]');
+  for (const chart of charts) {
+    for (const drawn of chart.querySelectorAll("canvas, svg.marks")) {
+      const why = clipped(drawn);
+      if (why) problems.push(`chart "${name(chart.querySelector("summary") || chart)}": ${why}`);
+    }
+    for (const t of chart.querySelectorAll("svg.marks text")) {
+      // a text's box is its font's whole em box, a few px past the ink: Vega sets axis titles 2.4 px into it
+      const why = clipped(t, TEXT_SLACK_PX);
+      if (why) problems.push(`chart text "${name(t)}": ${why}`);
+    }
+  }
+  const digits = Array.from(main.querySelectorAll('img[alt^="Digit"]'));
+  for (const d of digits) {
+    const r = d.getBoundingClientRect();
+    if (r.width === 0) continue;
+    if (minDigit && r.width < minDigit - 0.5) problems.push(`${d.alt}: ${r.width.toFixed(0)} px wide`);
+    const why = clipped(d);
+    if (why) problems.push(`${d.alt}: ${why}`);
+  }
+  return { problems, digits: digits.length };
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_every_page_fits_at_a_laptop_and_a_phone_width(browser, app_url, width):
+    """Every page once, in one browser context per width: a screenshot, and nothing cut off (headings, charts and
+    their legends and titles, digits), with every digit at least MIN_DIGIT_PX wide at 1280 px."""
+    shots = SCREENSHOTS / "widths"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_navigation_timeout(120_000)  # a page's first visit computes and caches its figures
+    problems, digits = [], 0
+    try:
+        pg = context.new_page()
+        for path in PAGE_PATHS:
+            name = path or "home"
+            pg.set_viewport_size({"width": width, "height": 900})
+            open_page(pg, app_url, path)
+            assert pg.locator('[data-testid="stException"]').count() == 0, f"{name}: an exception is shown"
+            found = pg.evaluate(LAYOUT_PROBLEMS, [MIN_DIGIT_PX if width >= 1280 else 0, TEXT_SLACK_PX])
+            problems += [f"{name} at {width} px: {p}" for p in found["problems"]]
+            digits += found["digits"]
+            # the page scrolls inside stMain, so full_page alone would stop at the window: the window grows to it
+            tall = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+            pg.set_viewport_size({"width": width, "height": max(900, min(int(tall), 12_000))})
+            pg.wait_for_timeout(300)
+            pg.screenshot(path=str(shots / f"{name}_{width}.png"), full_page=True)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+    assert digits >= 16, "the digit images are found (and so checked) by their alt text"
+
+
 # ---- the Live page: onnxruntime-web in the browser (app/browser/), held to the server's figures ---------------
 
 LIVE_TOLERANCE = 1e-4  # max |browser - server| for every network output and every figure derived from them
