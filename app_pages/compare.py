@@ -86,10 +86,8 @@ for column, track, field, unit in (
                 ],
             )
             labels = points.mark_text(align="left", dx=8, fontSize=11).encode(text="Model:N")
-            st.altair_chart(
-                (points.mark_circle(size=120) + labels).properties(title=f"Likelihood, {track} track", height=260),
-                width="stretch",
-            )
+            st.markdown(f"**Likelihood, {track} track**")  # a page heading, not a chart title Vega may cut
+            st.altair_chart((points.mark_circle(size=120) + labels).properties(height=260), width="stretch", height=340)
 st.caption(
     "Lower is better on every axis. The two likelihood tracks are kept apart: a binary digit and an 8-bit one are "
     "different data, and their likelihoods are not comparable."

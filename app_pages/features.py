@@ -144,9 +144,15 @@ with right:
             x=alt.X("digit:N", title="digit"),
             y=alt.Y("probability:Q", title="p(digit)", scale=alt.Scale(domain=[0, 1])),
             color=alt.value("#F2A541"),
-            facet=alt.Facet("method:N", columns=3, title=None, sort=list(methods.values())),
+            facet=alt.Facet(
+                "method:N",
+                columns=2,
+                title=None,
+                sort=list(methods.values()),
+                header=alt.Header(labelFontSize=11, labelLimit=0),  # names whole, within a phone's width
+            ),
         )
-        .properties(width=170, height=110),
+        .properties(width=120, height=100),  # two a row: fits the column at 1280 px and a phone's width
     )
     best = probs.loc[probs.groupby("method")["probability"].idxmax()]
     summary = ", ".join(f"{r.method}: {r.digit}" for r in best.itertuples())

@@ -49,19 +49,30 @@ with display.timed("Scoring the probes..."):
 # One chart per model, each on an axis that shows its test digits (a probe far out, like noise at 19 bits/dim,
 # would squeeze them into a sliver); probes beyond it are marked at the edge, with their value.
 probe_names = list(probe_images)
-probe_color = alt.Color(
-    "probe:N", title="Probe", sort=probe_names, scale=alt.Scale(domain=probe_names, scheme="category10")
-)
+
+
+def probe_color(legend: bool) -> alt.Color:
+    """One colour per probe in every chart; the legend once, under the last chart, in two columns."""
+    return alt.Color(
+        "probe:N", title="Probe", sort=probe_names, scale=alt.Scale(domain=probe_names, scheme="category10"),
+        legend=alt.Legend(orient="bottom", labelLimit=0, columns=2, labelFontSize=12) if legend else None,
+    )  # fmt: skip
+
+
 test_frame, mark_frame = pd.DataFrame(rows), pd.DataFrame(marks)
 charts, shown = [], [e for e in entries if e.title in set(test_frame["model"])]
 for i, entry in enumerate(shown):
+    last = i == len(shown) - 1
     test = test_frame[test_frame["model"] == entry.title]
     lo, hi = float(test["bits/dim"].min()), float(test["bits/dim"].max())
     lo, hi = lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo)
     these = mark_frame[mark_frame["model"] == entry.title].copy()
     these["side"] = np.where(these["bits/dim"] > hi, "right", np.where(these["bits/dim"] < lo, "left", "inside"))
     # Markers beyond the axis stack down from the top of the plot, one row each, on their own 0-1 scale.
-    these["row"] = 0.92 - 0.16 * these.groupby("side").cumcount()
+    beyond_counts = these.loc[these["side"] != "inside", "side"].value_counts()
+    most = int(beyond_counts.max()) if len(beyond_counts) else 1
+    step = min(0.16, 0.84 / max(most - 1, 1))  # the rows fit between 0.92 and 0.08 however many there are
+    these["row"] = 0.92 - step * these.groupby("side").cumcount()
     these["edge"] = np.where(these["side"] == "right", hi, lo)
     these["label"] = [
         f"{p}: {v:.2f} ▶" if side == "right" else f"◀ {p}: {v:.2f}"
@@ -69,7 +80,7 @@ for i, entry in enumerate(shown):
     ]
     x = alt.X(
         "bits/dim:Q", bin=alt.Bin(maxbins=40, extent=[lo, hi]), scale=alt.Scale(domain=[lo, hi]),
-        title="negative log-likelihood (bits per dimension)" if i == len(shown) - 1 else None,
+        title="negative log-likelihood (bits per dimension)" if last else None,
     )  # fmt: skip
     hist = alt.Chart(test).mark_bar(opacity=0.6, color="#9aa4b8").encode(x=x, y=alt.Y("count():Q", title="test digits"))
     inside = (
@@ -77,7 +88,7 @@ for i, entry in enumerate(shown):
         .mark_rule(strokeWidth=2.5)
         .encode(
             x=alt.X("bits/dim:Q", scale=alt.Scale(domain=[lo, hi])),
-            color=probe_color,
+            color=probe_color(last),
             tooltip=["probe", alt.Tooltip("bits/dim:Q", format=".3f")],
         )
     )
@@ -91,21 +102,20 @@ for i, entry in enumerate(shown):
         where = alt.X("edge:Q", scale=alt.Scale(domain=[lo, hi]))
         layers.append(
             alt.Chart(part).mark_point(shape=shape, filled=True, size=110, opacity=1)
-            .encode(x=where, y=slot, color=probe_color, tooltip=["probe", alt.Tooltip("bits/dim:Q", format=".3f")])
+            .encode(x=where, y=slot, color=probe_color(last), tooltip=["probe", alt.Tooltip("bits/dim:Q", format=".3f")])
         )  # fmt: skip
         layers.append(
             alt.Chart(part).mark_text(align=align, dx=dx, fontSize=12)
-            .encode(x=where, y=slot, text="label:N", color=probe_color)
+            .encode(x=where, y=slot, text="label:N", color=probe_color(last))
         )  # fmt: skip
     charts.append(
         alt.layer(*layers)
         .resolve_scale(y="independent")
-        .properties(title=alt.TitleParams(entry.title, anchor="start", fontSize=13), height=130, width=490)
+        .properties(title=alt.TitleParams(entry.title, anchor="start", fontSize=13), height=130)
     )
-with right:
-    st.altair_chart(
-        alt.vconcat(*charts, spacing=18).configure_legend(orient="bottom", labelLimit=0, columns=2, labelFontSize=12)
-    )
+with right:  # one chart a model, each as wide as the column (a phone's too), the probes' legend under the last
+    for i, chart in enumerate(charts):  # the element's height holds the title, the axes and the last one's legend
+        st.altair_chart(chart, width="stretch", height=440 if i == len(charts) - 1 else 210)
 table = pd.DataFrame(marks).pivot(index="probe", columns="model", values="bits/dim").reindex(list(probe_images))
 st.dataframe(table.style.format("{:.3f}"), width="stretch")
 blank = [m for m in marks if m["probe"].startswith("blank") and m["likelier than test digits (%)"] > 50]

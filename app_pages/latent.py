@@ -40,7 +40,7 @@ DIGITS = [str(d) for d in range(10)]
 # Tableau's 10 colours: a palette made for 10 categories, told apart on the dark background.
 digit_color = alt.Color(
     "digit:N", title="Digit", sort=DIGITS, scale=alt.Scale(domain=DIGITS, scheme="tableau10"),
-    legend=alt.Legend(orient="bottom", direction="horizontal", columns=10, symbolSize=120, labelFontSize=13),
+    legend=alt.Legend(orient="bottom", direction="horizontal", columns=5, symbolSize=120, labelFontSize=13),
 )  # fmt: skip
 items = list(reps.items())
 for start in range(0, len(items), 2):  # two large plots a row

@@ -427,7 +427,8 @@ def test_out_of_distribution_and_latent_pages():
     assert any("known finding" in c.value for c in at.caption)
     at = open_page("app_pages/latent.py")
     assert_clean(at)
-    assert len(at.dataframe[0].value) == 3, "raw pixels, the AE and the VAE"
+    names = " | ".join(at.dataframe[0].value["Representation"])
+    assert all(n in names for n in ("Raw pixels", "Autoencoder", "VAE", "flow")), names
     at.sidebar.number_input(key="seed").set_value(2).run()
     assert_clean(at)
 
@@ -457,12 +458,20 @@ def layers_of(spec: dict) -> list[dict]:
 def test_out_of_distribution_axes_show_the_test_digits_and_mark_far_probes():
     at = open_page("app_pages/image_likelihood.py")
     assert_clean(at)
-    spec = chart_specs(at)[0]
+    specs = chart_specs(at)  # one chart per model, the probes' legend under the last
     probes = at.dataframe[0].value  # bits/dim: one row per probe, one column per model
-    assert spec["config"]["legend"]["labelLimit"] == 0, "the legend is whole"
-    for chart in spec["vconcat"]:
-        model = chart["title"]["text"]
-        views = layers_of(chart)
+    assert len(specs) == len(probes.columns) >= 2
+    legends = [v["encoding"]["color"].get("legend") for v in layers_of(specs[-1]) if "color" in v["encoding"]]
+    assert legends and all(legend["labelLimit"] == 0 for legend in legends), "the legend is whole"
+    assert all(
+        v["encoding"]["color"].get("legend", {}) is None
+        for s in specs[:-1]
+        for v in layers_of(s)
+        if "color" in v["encoding"]
+    ), "one legend, not one per chart"
+    for spec in specs:
+        model = spec["title"]["text"]
+        views = layers_of(spec)
         domain = views[0]["encoding"]["x"]["scale"]["domain"]
         beyond = [v for v in probes[model].items() if not domain[0] <= v[1] <= domain[1]]
         assert domain[1] - domain[0] < 2, f"{model}: the axis spans the test digits, not the far probes"
