@@ -155,7 +155,7 @@ if "diffusion" in trained:
         .mark_line(strokeWidth=1.5, color="#F2A541", opacity=0.8)
         .encode(x=x, y=y, detail="point:N", order="step:Q")
         + alt.Chart(lines[lines.step == lines.step.max()]).mark_circle(size=50, color="#F2A541").encode(x=x, y=y)
-    ).properties(width=480, height=480)
+    ).properties(width=320, height=320)  # square, as the maps above, and within a phone's width
     st.altair_chart(chart, width="content")
     st.caption(
         f"Green: the learned score, the direction in which the noisy data's density grows, at step {level} of {T} (arrows "
