@@ -35,5 +35,17 @@ pages = {
         st.Page("app_pages/gan_lab.py", title="GAN lab", icon=":material/sports_kabaddi:"),
     ],
 }
+
+
+# Behind nginx (deploy/), a browser whose replica died reconnects its websocket to another replica, which holds
+# no session for it. Streamlit's client reruns the page after a reconnect only if the page has a timed fragment,
+# so this one (an hourly no-op, drawing nothing) is here: without it the reconnected page stays as it was, its
+# pictures and download buttons pointing at the dead replica's files, until the next click (tests/test_deploy_nginx.py).
+@st.fragment(run_every=3600)
+def rerun_after_reconnect() -> None:
+    pass
+
+
+rerun_after_reconnect()
 with script_run():  # when the server goes idle, the runs' freed scratch memory goes back to the system
     st.navigation(pages, expanded=True).run()
