@@ -1,11 +1,15 @@
-"""What the browser benchmarks share: a streamlit server on a free port, and chromium's flags."""
+"""What the browser benchmarks share: a streamlit server on a free port (or deploy/serve.sh's replicas
+behind nginx), and chromium's flags."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -37,3 +41,47 @@ def start_server(poll: float = 0.05) -> tuple[subprocess.Popen, str, float]:
             time.sleep(poll)
     proc.kill()
     raise RuntimeError("the server did not start within 120 s")
+
+
+def _free_port(consecutive: int = 1) -> int:
+    """The first of ``consecutive`` free ports in a row."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first = s.getsockname()[1]
+        try:
+            for port in range(first + 1, first + consecutive):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+
+
+def start_served(replicas: int) -> tuple[subprocess.Popen, str, float]:
+    """`deploy/serve.sh replicas` on loopback ports: nginx in front of that many streamlit replicas. Return it
+    (stop it with stop_served), nginx's URL, and seconds until nginx answered (after every replica had)."""
+    port = _free_port()
+    env = dict(os.environ, GENLAB_PORT=str(port), GENLAB_LISTEN="127.0.0.1", GENLAB_REPLICA_PORT=str(_free_port(replicas)),
+               GENLAB_RUN_DIR=tempfile.mkdtemp(prefix="genlab-bench-"), PYTHON=sys.executable)  # fmt: skip
+    start = time.perf_counter()
+    proc = subprocess.Popen(["bash", "deploy/serve.sh", str(replicas)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - start < 180 and proc.poll() is None:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                return proc, url, time.perf_counter() - start
+        except OSError:
+            time.sleep(0.1)
+    stop_served(proc)
+    raise RuntimeError(f"deploy/serve.sh {replicas} did not answer within 180 s")
+
+
+def stop_served(proc: subprocess.Popen) -> None:
+    """Stop serve.sh, which stops nginx and its replicas (all in its process group)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
