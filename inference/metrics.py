@@ -77,12 +77,12 @@ def nll_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(d.mean()), float(1.96 * d.std(ddof=1) / np.sqrt(len(d)))
 
 
-def chain(items: list[tuple[str, float, int]]) -> str:
+def chain(items: list[tuple[str, float, int]], fmt: str = ",.1f") -> str:
     """Models sorted by a figure, lower first, joined by '<' where the next one is separated from it and by
     '≈' (tied) where not: items are (title, figure, order against the next: -1 separated, 0 tied)."""
     text = ""
     for i, (title, value, order) in enumerate(items):
-        text += f"{title} ({value:,.1f})"
+        text += f"{title} ({value:{fmt}})"
         if i < len(items) - 1:
             text += " < " if order < 0 else " ≈ "
     return text

@@ -222,9 +222,10 @@ def _likelihood_line(likely: list[ModelCard], track: str) -> str:
         value = c.metrics.nll_nats if track == "binary" else c.metrics.bits_per_dim
         items.append((c.title + (" (a bound)" if c.density == "bound" else ""), value, order))
     unit = "nats per image" if track == "binary" else "bits per pixel"
+    fmt = ",.1f" if track == "binary" else ".3f"  # as the table's columns
     return (
         f"- Likelihood on the {track} track (test NLL in {unit}, lower is better; `<` where the 95% interval of the "
-        f"paired difference over the test digits excludes 0): {chain(items)}."
+        f"paired difference over the test digits excludes 0): {chain(items, fmt)}."
     )
 
 
