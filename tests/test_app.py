@@ -136,7 +136,8 @@ def test_an_upload_shows_what_the_models_see_and_warns_when_it_is_not_a_digit():
     assert_clean(at)
     assert at.warning and "does not look like a digit" in at.warning[0].value
     assert any("What the models see" in c for c in image_captions(at))
-    assert len(images(at)) == 4, "the 28 x 28 once (not again by the page), and one reconstruction per model"
+    models = len(at.metric)  # one figure per model: AE, VAE, 2-d VAE, and the flow ("exact")
+    assert models >= 4 and len(images(at)) == 1 + models, "the 28 x 28 once (not again by the page), one per model"
     assert images(at)[0].proto.imgs[0].url.endswith(".png"), "lossless, so its nearest-neighbour blocks stay crisp"
     digit = np.full((120, 90), 255, np.uint8)
     digit[20:100, 40:55] = 0  # a dark "1" on white paper
@@ -158,7 +159,10 @@ def test_reconstruct_sentence_follows_the_figures_shown():
         at.number_input(key="digit_index").set_value(index).run()
         assert_clean(at)
         titles = image_captions(at)[1:]  # after the input, one reconstruction per model
-        figures = {t: float(m.value.split()[0]) for t, m in zip(titles, at.metric, strict=True)}
+        shown = dict(zip(titles, (m.value for m in at.metric), strict=True))
+        exact = [t for t, v in shown.items() if v == "exact"]  # a flow is invertible: it is not ranked by error
+        assert exact and any(f"The {exact[0]} is a flow" in c.value for c in at.caption)
+        figures = {t: float(v.split()[0]) for t, v in shown.items() if v != "exact"}
         sentence = next(c.value for c in at.caption if c.value.startswith("Reconstruction error on this digit"))
         first = sentence.split(" nats.")[0]
         assert sorted(figures, key=lambda t: first.index(t)) == sorted(figures, key=figures.get), sentence
