@@ -68,7 +68,9 @@ def test_the_floor_uses_as_many_real_digits_as_a_model_has_samples(judge):
     assert len(floor.seeds) >= 5 and floor.grayscale_std > 0 and floor.binary_std > 0
 
 
-@pytest.mark.parametrize("name", [n for n, c in CARDS.items() if c.density == "bound"])
+@pytest.mark.parametrize(
+    "name", [n for n, c in CARDS.items() if c.density == "bound" and c.family == "latent-variable"]
+)
 def test_a_bound_is_given_at_three_k_and_its_headline_is_the_largest(name):
     m = CARDS[name].metrics
     ks = [b.k for b in m.iwae]
@@ -106,3 +108,14 @@ def test_every_shipped_model_was_chosen_on_the_validation_split(name):
     chosen = selection["candidates"][selection["chosen"]]
     assert validation["best_epoch"] == chosen["best_epoch"] == best["epoch"], "the epoch kept is the best validated"
     assert chosen["best"][figure] == min(c["best"][figure] for c in selection["candidates"]), "and the best recipe"
+
+
+@pytest.mark.parametrize("name", [n for n, c in CARDS.items() if c.family == "diffusion"])
+def test_a_diffusion_bound_is_on_the_8_bit_track_and_its_per_image_figures_are_its_own(name):
+    """The diffusion model's variational bound: on the 8-bit track, in bits/dim from its nats, and the per-image
+    figures the app shows average to the headline."""
+    m = CARDS[name].metrics
+    assert CARDS[name].density == "bound" and m.likelihood_track == "8-bit"
+    assert m.bits_per_dim == pytest.approx(m.nll_nats / (784 * np.log(2)))
+    assert len(m.test_nll_per_image) == 500
+    assert np.mean(m.test_nll_per_image) == pytest.approx(m.nll_nats, abs=1e-2)

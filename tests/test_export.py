@@ -38,7 +38,7 @@ def test_onnx_matches_pytorch_on_an_unseen_batch_size(card_path):
         assert [i.name for i in session.get_inputs()] == [i["name"] for i in info["inputs"]]
         for batch in (1, 7):  # the export traced batch 2
             inputs = tuple(torch.rand(batch, *t.shape[1:]) for t in net.example_inputs)
-            if role == "encoder":
+            if role == "encoder" and card["family"] != "flow":  # binary digits; a flow encodes 8-bit intensities
                 inputs = tuple(x.bernoulli() for x in inputs)
             got = session.run(None, {n: x.numpy() for n, x in zip(net.input_names, inputs, strict=True)})
             with torch.no_grad():
@@ -57,9 +57,10 @@ def test_card_carries_the_figures(card_path):
     assert card["training"]["seconds"] > 0 and card["training"]["epochs"] >= 1
     assert card["opset"] == export_lib.OPSET
     m = card["metrics"]
-    if card["density"] == "bound":
+    if card["density"] == "bound" and card["family"] == "latent-variable":  # the VAEs' importance-weighted bound
         assert m["iwae_k"] >= 200
         assert m["nll_nats"] <= -m["elbo_nats"]
+    if card["density"] != "none" and m.get("nll_nats") is not None:
         assert m["bits_per_dim"] == pytest.approx(m["nll_nats"] / (784 * np.log(2)))
 
 
