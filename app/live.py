@@ -104,8 +104,9 @@ def plane_entry() -> ModelEntry | None:
 
 
 def coded_entries() -> list[ModelEntry]:
-    """Models with an encoder and a code longer than 2 (the autoencoder, the VAE)."""
-    return models.available(lambda c: c.has_encoder and (c.latent_dim or 0) > 2)
+    """Models with an encoder and a code longer than 2 (the autoencoder, the VAE): not a flow, whose 784-d code is
+    the image itself reshaped, with no principal directions worth a slider."""
+    return models.available(lambda c: c.has_encoder and (c.latent_dim or 0) > 2 and c.family != "flow")
 
 
 def classifier_entry() -> ModelEntry | None:
@@ -129,8 +130,10 @@ def likelihood_entry() -> ModelEntry | None:
 
 
 def latent_sampler_entries() -> list[ModelEntry]:
-    """Models that sample by decoding codes from a prior (the VAE, the GANs)."""
-    return models.available(lambda c: c.generative and c.has_latent and c.has_prior and (c.latent_dim or 0) > 2)
+    """Models that sample by decoding codes from a prior (the VAE, the GANs; a flow's sampling stays on its page)."""
+    return models.available(
+        lambda c: c.generative and c.has_latent and c.has_prior and (c.latent_dim or 0) > 2 and c.family != "flow"
+    )
 
 
 # ---- what each view is sent ----------------------------------------------------------------------------------

@@ -114,6 +114,7 @@ st.altair_chart(
     )
     .properties(height=220),
     width="stretch",
+    height=300,  # the element holds the plot, its axis titles and the legend
 )
 st.caption(
     "x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, in closed form for any t: training picks a random t, noises a digit "
