@@ -1,8 +1,9 @@
 """Autoregressive models on the app side: exact likelihood, naive and fast samplers, completion.
 
-Every model here gives p(x_i = 1 | x_<i) for all pixels in one pass of its ``full``
-network (masked convolutions / row recurrences). Sampling must go pixel by pixel in raster
-order:
+Every model here gives every pixel's conditional p(x_i | x_<i) in one pass of its ``full``
+network (masked convolutions / row recurrences): a Bernoulli logit for the binary models
+here, a distribution over 256 values for the 8-bit ones (:mod:`inference.pixelcnn_pp`).
+Sampling must go pixel by pixel in raster order:
 
 * the naive sampler runs the full network once per pixel: 784 passes for 28 x 28;
 * the fast sampler runs the model's exported ``step`` network(s), which compute every
@@ -58,6 +59,7 @@ def bernoulli_nll_map(logits: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 class Autoregressive(OnnxModel):
     can_complete = True
+    fast_sampler = "fast (cached activations)"  # what the cards and pages call the fast sampler
     image_kind = "binary"
     sample_kind = (
         "binary"  # samples are binary images, like the data it models (no latent: temperature scales the logits)
@@ -101,12 +103,13 @@ class Autoregressive(OnnxModel):
         on_row: RowCallback | None = None,
         record_logits: bool = False,
     ):
-        """n binary images, (n, H, W) float32, pixel by pixel in raster order.
+        """n images, (n, H, W) float32 (binary, or 8-bit levels / 255), pixel by pixel in raster order.
 
-        temperature divides the logits (1: the model's own distribution). ``known`` and
+        temperature divides the logits (1: the model's own distribution; an 8-bit model's
+        :meth:`draw` says what it does). ``known`` and
         ``known_mask`` (H, W) or (n, H, W) fix some pixels (completion): they are taken, not
         sampled, and later pixels condition on them. With ``record_logits`` also returns
-        the (n, H, W) logits the sampler used. A conditional model draws classes 0, 1, 2, ... in turn
+        the logits (or distribution parameters) the sampler used. A conditional model draws classes 0, 1, 2, ... in turn
         unless given labels.
         """
         if method not in ("fast", "naive"):
@@ -122,11 +125,12 @@ class Autoregressive(OnnxModel):
         known = np.broadcast_to(np.asarray(known, np.float32), (n, H, W))
         labels = self.class_labels(labels, n)
         out = np.zeros((n, H, W), np.float32)
-        used = np.zeros((n, H, W), np.float32)
+
+        used: list[np.ndarray] = []
 
         def choose(i: int, j: int, logit: np.ndarray) -> np.ndarray:
-            used[:, i, j] = logit
-            drawn = (uniforms[:, i, j] < sigmoid(logit / temperature)).astype(np.float32)
+            used.append(logit)
+            drawn = self.draw(logit, uniforms[:, i, j], temperature)
             value = np.where(known_mask[:, i, j], known[:, i, j], drawn)
             out[:, i, j] = value
             return value
@@ -134,12 +138,22 @@ class Autoregressive(OnnxModel):
         if method == "naive":
             for i in range(H):
                 for j in range(W):
-                    choose(i, j, self.logits(out, labels)[:, i, j])
+                    choose(i, j, self.outputs(out, labels)[:, i, j])
                 if on_row:
                     on_row(i, out)
         else:
             self._sample_fast(n, labels, choose, on_row, out)
-        return (out, used) if record_logits else out
+        if not record_logits:
+            return out
+        return out, np.stack(used, 1).reshape(n, H, W, *used[0].shape[1:])  # (n, H, W) logits, or (n, H, W, P)
+
+    def outputs(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Every pixel's conditional from one pass, pixels on axes 1 and 2: (N, H, W) logits here."""
+        return self.logits(x, labels)
+
+    def draw(self, logit: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+        """One pixel of each image from its conditional, by inverse CDF of the given uniforms (B,) -> (B,)."""
+        return (uniforms < sigmoid(logit / temperature)).astype(np.float32)
 
     def _sample_fast(self, n, labels, choose, on_row, out) -> None:
         raise NotImplementedError

@@ -20,6 +20,7 @@ from inference.classifier import Classifier
 from inference.diffusion import Diffusion
 from inference.flow import Flow
 from inference.gan import GAN
+from inference.pixelcnn_pp import PixelCNNPP
 from inference.runtime import ModelFileError, check_file, load_network
 from inference.vae import VAE
 
@@ -32,6 +33,7 @@ ARCHITECTURES: dict[str, type[OnnxModel]] = {
     "pixelcnn": PixelCNN,
     "gated_pixelcnn": GatedPixelCNN,
     "pixelrnn": PixelRNN,
+    "pixelcnn_pp": PixelCNNPP,
     "gan": GAN,
     "flow": Flow,
     "diffusion": Diffusion,

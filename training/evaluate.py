@@ -344,7 +344,7 @@ def evaluate(card: ModelCard, export_dir: Path, ds: data_lib.Dataset, protocol: 
         del drawn
         if can.family == "diffusion" and judges:
             figures["steps_curve"] = steps_curve(model, judges[0], test, protocol)
-        sampler = "fast (cached activations)" if can.can_complete else "one pass"
+        sampler = model.fast_sampler if can.can_complete else "one pass"
         if can.family == "diffusion":
             sampler = f"DDIM, 50 steps, guidance {model.guidance:g}"
         comparison = dataclasses.replace(

@@ -1,0 +1,141 @@
+"""Autoregressive models of 8-bit pixels on the app side: PixelCNN++ and its 256-way softmax twin.
+
+Each pixel's conditional is a distribution over the 256 values 0..255: a discretized mixture
+of logistics (PixelCNN++: 3K numbers per pixel) or a softmax (256 logits). Images go in and
+come out as intensities in [0, 1], multiples of 1/255, like the 8-bit test split.
+
+The fast sampler caches by row: the network's context stream (everything above a row) runs
+once per row, the cheap row stream once per pixel, on that row alone (28 + 784 calls of a
+fraction of the network, where the naive sampler makes 784 full passes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.autoregressive import Autoregressive
+from inference.base import as_batch
+from inference.numeric import logsumexp
+
+LEVELS = 256
+
+
+def _log_sigmoid(z: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -z)
+
+
+def _log_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    return a - np.expand_dims(logsumexp(a, axis=axis), axis)
+
+
+def logistic_mixture_log_mass(params: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """log P(v) under a discretized mixture of K logistics, nats: params (M, 3K), levels (M, L) or (L,) -> (M, L).
+
+    Value v is the bin [x - 1/255, x + 1/255] around x = 2v/255 - 1 (the edge values take the tails); a bin's
+    mass sigmoid(a) - sigmoid(b) is taken as sigmoid(a) sigmoid(-b) (1 - exp(b - a)) in logs, as in training."""
+    params = np.asarray(params, np.float64)
+    K = params.shape[-1] // 3
+    logit_pi, mean, log_scale = params[:, :K, None], params[:, K : 2 * K, None], params[:, 2 * K :, None]
+    log_scale = np.maximum(log_scale, -7.0)
+    levels = np.broadcast_to(np.asarray(levels), (len(params), np.shape(levels)[-1]))[:, None, :]  # (M, 1, L)
+    inv_s = np.exp(-log_scale)
+    upper = inv_s * ((2 * levels + 1) / (LEVELS - 1) - 1 - mean)  # level v's upper edge is v+1's lower edge
+    lower = inv_s * ((2 * levels - 1) / (LEVELS - 1) - 1 - mean)
+    with np.errstate(divide="ignore"):
+        log_mid = _log_sigmoid(upper) + _log_sigmoid(-lower) + np.log(-np.expm1(-2 / (LEVELS - 1) * inv_s))
+    log_mass = np.where(levels == 0, _log_sigmoid(upper), np.where(levels == LEVELS - 1, _log_sigmoid(-lower), log_mid))
+    return logsumexp(log_mass + _log_softmax(logit_pi, axis=1), axis=1)
+
+
+class PixelCNNPP(Autoregressive):
+    """An 8-bit autoregressive model; its card's config says the output: "logistic_mixture" or "softmax"."""
+
+    image_kind = "grayscale"
+    sample_kind = "grayscale"
+    fast_sampler = "fast (row cache: the context once per row, the row stream once per pixel)"
+
+    @property
+    def likelihood(self) -> str:
+        return str(self.card.config["likelihood"])
+
+    @property
+    def mixtures(self) -> int:
+        return int(self.card.config["mixtures"]) if self.likelihood == "logistic_mixture" else 0
+
+    # ---- one pass: every pixel's distribution -------------------------------------------
+    def outputs(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """(N, H, W) intensities -> (N, H, W, P): every pixel's distribution parameters given the pixels before it."""
+        self.class_labels(labels, 1)
+        return self.networks["full"](as_batch(x, self.image_size))["params"].transpose(0, 2, 3, 1)
+
+    def log_mass(self, params: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """log P(v), nats: params (M, P), levels (M, L) or (L,) -> (M, L)."""
+        if self.likelihood == "softmax":
+            log_p = _log_softmax(np.asarray(params, np.float64), axis=-1)
+            return np.take_along_axis(
+                log_p, np.broadcast_to(np.asarray(levels), (len(params), np.shape(levels)[-1])), 1
+            )
+        return logistic_mixture_log_mass(params, levels)
+
+    def distribution(self, params: np.ndarray) -> np.ndarray:
+        """(M, P) parameters -> (M, 256) probabilities of the values 0..255."""
+        return np.exp(self.log_mass(params, np.arange(LEVELS)))
+
+    @staticmethod
+    def levels_of(x: np.ndarray) -> np.ndarray:
+        return np.rint(np.clip(np.asarray(x, np.float64), 0, 1) * (LEVELS - 1)).astype(np.int64)
+
+    def pixel_nll(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Per-pixel -log p(x_i | x_<i) in nats, (N, H, W), on 8-bit intensities in [0, 1]."""
+        x = as_batch(x, self.image_size)[:, 0]
+        params = self.outputs(x, labels)
+        N, H, W, P = params.shape
+        nll = -self.log_mass(params.reshape(-1, P), self.levels_of(x).reshape(-1, 1))
+        return nll.reshape(N, H, W).astype(np.float32)
+
+    def pixel_prediction(self, x: np.ndarray, i: int, j: int) -> dict:
+        """What the model predicts for pixel (i, j) of an image (H, W) given the pixels before it in raster order:
+        ``probs`` (256,), and for a mixture each component's ``weights`` (K,), ``means`` and ``scales`` on the
+        0..255 scale and ``components`` (K, 256), each component's weighted mass per value."""
+        params = self.outputs(np.asarray(x, np.float32)[None])[0, i, j][None]  # (1, P)
+        out = {"probs": self.distribution(params)[0]}
+        if self.likelihood == "logistic_mixture":
+            K = self.mixtures
+            weights = np.exp(_log_softmax(params[:, :K].astype(np.float64)))[0]
+            half = (LEVELS - 1) / 2  # [-1, 1] -> [0, 255]
+            components = np.stack(
+                [
+                    np.exp(
+                        logistic_mixture_log_mass(
+                            np.concatenate([[[0.0]], params[:, [K + k, 2 * K + k]]], 1), np.arange(LEVELS)
+                        )
+                    )[0]
+                    for k in range(K)
+                ]
+            )
+            out |= {
+                "weights": weights,
+                "means": (params[0, K : 2 * K] + 1) * half,
+                "scales": np.exp(np.maximum(params[0, 2 * K :], -7.0)) * half,
+                "components": weights[:, None] * components,
+            }
+        return out
+
+    # ---- sampling ---------------------------------------------------------------------
+    def draw(self, params: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+        """One value per image by inverse CDF of the 256-way distribution, sharpened to p^(1/T) (renormalized)
+        at temperature T: (B, P), (B,) -> (B,) intensities in [0, 1]."""
+        log_p = self.log_mass(params, np.arange(LEVELS)) / temperature
+        cdf = np.cumsum(np.exp(_log_softmax(log_p)), axis=-1)
+        value = np.minimum((cdf < uniforms[:, None]).sum(-1), LEVELS - 1)
+        return (value / (LEVELS - 1)).astype(np.float32)
+
+    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+        context, pixel_step = self.networks["context"], self.networks["pixel_step"]
+        for i in range(self.image_size):
+            row_context = context(out[:, None])["context"][:, :, i : i + 1]  # (n, C, 1, W): depends on rows < i
+            for j in range(self.image_size):
+                params = pixel_step(out[:, None, i : i + 1], row_context)["params"]  # (n, P, 1, W)
+                choose(i, j, params[:, :, 0, j])
+            if on_row:
+                on_row(i, out)
