@@ -23,6 +23,7 @@ pages = {
     "Inspect": [
         st.Page("app_pages/reconstruct.py", title="Reconstruct", icon=":material/compare:"),
         st.Page("app_pages/likelihood.py", title="Likelihood", icon=":material/query_stats:"),
+        st.Page("app_pages/pixel.py", title="One pixel's prediction", icon=":material/center_focus_strong:"),
         st.Page("app_pages/image_likelihood.py", title="Out-of-distribution", icon=":material/report:"),
         st.Page("app_pages/latent.py", title="Latent structure", icon=":material/scatter_plot:"),
         st.Page("app_pages/features.py", title="Learned features", icon=":material/label:"),

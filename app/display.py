@@ -91,6 +91,20 @@ def show_digit(image: np.ndarray, caption: str | None = None, scale: int = img.D
     _crisp(img.upscale(image, scale), caption, alt="Digit, 28 x 28 pixels")
 
 
+def show_digit_marked(image: np.ndarray, pixel: tuple[int, int], caption: str | None = None, scale: int = 8) -> None:
+    """A digit with one pixel outlined in red (the one a page is about)."""
+    from PIL import ImageDraw
+
+    picture = img.upscale(image, scale).convert("RGB")
+    i, j = pixel
+    ImageDraw.Draw(picture).rectangle(
+        [j * scale, i * scale, (j + 1) * scale - 1, (i + 1) * scale - 1],
+        outline=(255, 75, 75),
+        width=max(2, scale // 4),
+    )
+    _crisp(picture, caption, alt=f"Digit, 28 x 28 pixels, pixel ({i}, {j}) outlined")
+
+
 FIXED_WIDTH_PX = 320  # narrower than any column a digit is shown in, on a laptop or on a phone
 
 

@@ -124,8 +124,8 @@ def autoregressive_entries() -> list[ModelEntry]:
 
 
 def likelihood_entry() -> ModelEntry | None:
-    """The draw pad's likelihood: the PixelCNN if there is one, else another unconditional chain-rule model."""
-    entries = models.available(lambda c: models.chain_rule(c) and not c.conditional)
+    """The draw pad's likelihood: the PixelCNN if there is one, else another unconditional binary chain-rule model."""
+    entries = models.available(lambda c: models.chain_rule(c) and not c.conditional and c.image_kind == "binary")
     return next((e for e in entries if e.card.architecture == "pixelcnn"), entries[0] if entries else None)
 
 

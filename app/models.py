@@ -106,7 +106,9 @@ def _test_nll(name: str, folder: str) -> np.ndarray:
     stored = model.card.metrics.test_nll_per_image
     if stored is not None and len(stored) == len(digits.binary):
         return np.asarray(stored, np.float64)
-    return nll_nats(model, digits.binary)
+    if model.capabilities.image_kind == "binary":
+        return nll_nats(model, digits.binary)
+    return nll_nats(model, digits.gray(np.arange(len(digits.binary))))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -115,13 +117,14 @@ def _nll_of(name: str, folder: str, images: np.ndarray) -> np.ndarray:
 
 
 def nll_of(name: str, images: np.ndarray) -> np.ndarray:
-    """-log p(x) of some binary images under a model, nats per image, cached: a VAE's bound at its card's k
+    """-log p(x) of some images of the model's kind under a model, nats per image, cached: a VAE's bound at its card's k
     (5,000 importance samples) takes seconds, and a second visitor asking for the same images gets it at once."""
     return _nll_of(name, folder(), np.ascontiguousarray(images, np.float32))
 
 
 def test_nll(name: str) -> np.ndarray:
-    """-log p(x) of each of the 500 fixed-binary test digits under a model (metrics.nll_nats), nats per image."""
+    """-log p(x) of each of the 500 test digits on the model's track (the fixed binarization, or 8-bit) under a
+    model (metrics.nll_nats), nats per image."""
     return _test_nll(name, folder())
 
 

@@ -186,6 +186,68 @@ def nll_distribution(test_nll: dict[str, np.ndarray], marks: dict[str, float], u
     return (bars + lines).properties(height=340)  # the height includes the legend below
 
 
+def pixel_distribution(prediction: dict, true_level: int, log_scale: bool = False):
+    """One pixel's predicted distribution over the grey levels 0..255: bars for a softmax; for a logistic
+    mixture the whole as an area and each component (weighted) as a line. A red rule marks the true level."""
+    import altair as alt
+    import pandas as pd
+
+    levels = np.arange(len(prediction["probs"]))
+    floor = 1e-6  # the log axis starts here: a level's probability can be as small as e^-40
+    y_scale = alt.Scale(type="log", domain=[floor, 1]) if log_scale else alt.Scale(zero=True)
+    y_title = "probability (log scale)" if log_scale else "probability"
+    x = alt.X("level:Q", title="grey level (0 black, 255 white)", scale=alt.Scale(domain=[0, 255]))
+    whole = pd.DataFrame({"level": levels, "probability": np.maximum(prediction["probs"], floor)})
+    if "components" in prediction:
+        names = [
+            f"{k + 1}: weight {w:.2f}, centre {m:.0f}, scale {s:.1f}"
+            for k, (w, m, s) in enumerate(
+                zip(prediction["weights"], prediction["means"], prediction["scales"], strict=True)
+            )
+        ]
+        parts = pd.DataFrame(
+            [
+                {"level": int(v), "probability": max(float(p), floor), "component": name}
+                for name, row in zip(names, prediction["components"], strict=True)
+                for v, p in zip(levels, row, strict=True)
+            ]
+        )
+        base = (
+            alt.Chart(whole)
+            .mark_area(opacity=0.35, color="#9aa4b8", interpolate="step-after")
+            .encode(x=x, y=alt.Y("probability:Q", scale=y_scale, title=y_title))
+        )
+        lines = (
+            alt.Chart(parts)
+            .mark_line(interpolate="step-after", strokeWidth=1.6)
+            .encode(
+                x=x,
+                y=alt.Y("probability:Q", scale=y_scale),
+                color=alt.Color(
+                    "component:N",
+                    title="Logistic component",
+                    legend=alt.Legend(orient="bottom", columns=1, labelLimit=0),
+                ),
+                tooltip=["component", "level:Q", alt.Tooltip("probability:Q", format=".4f")],
+            )
+        )
+        chart = base + lines
+    else:
+        chart = (
+            alt.Chart(whole)
+            .mark_bar(color="#6c8ebf", width=1.5)
+            .encode(
+                x=x,
+                y=alt.Y("probability:Q", scale=y_scale, title=y_title),
+                tooltip=["level:Q", alt.Tooltip("probability:Q", format=".4f")],
+            )
+        )
+    rule = alt.Chart(pd.DataFrame({"level": [true_level]})).mark_rule(color="#FF4B4B", strokeDash=[5, 3], strokeWidth=2)
+    return (chart + rule.encode(x="level:Q", tooltip=[alt.Tooltip("level:Q", title="true level")])).properties(
+        height=240
+    )
+
+
 REAL_COLOR, FAKE_COLOR, MESH_COLOR = "#2ECC71", "#FF4B4B", "#9ad1ff"
 
 

@@ -80,8 +80,9 @@ COLUMNS = {
     "Bits/dim": st.column_config.NumberColumn(format="%.4f", help="Binary track: NLL / (784 ln 2)"),
     "Bits/dim, 8-bit": st.column_config.NumberColumn(
         format="%.3f",
-        help="8-bit track: -log p(x) of the 500 test digits at their 256 grey levels, in bits per pixel (a flow's exact "
-        "density of the dequantized digits, a diffusion model's variational bound). Not comparable with the binary track.",
+        help="8-bit track: -log p(x) of the 500 test digits at their 256 grey levels, in bits per pixel (an autoregressive "
+        "model's exact probability of the 256 levels, a flow's density of the dequantized digits, a diffusion model's "
+        "variational bound). Not comparable with the binary track.",
     ),
     "ELBO (nats)": st.column_config.NumberColumn(format="%.2f", help="The VAE's training bound on the test split"),
     "Recon. (nats)": st.column_config.NumberColumn(format="%.1f", help="Bernoulli cross-entropy of the reconstruction"),

@@ -193,6 +193,31 @@ class DigitInput:
     shown: bool = False  # the input widget already showed ``image``, what the models see (uploads, drawings)
     warning: str | None = None  # why the preprocessed picture may not look like a digit
 
+    @property
+    def eight_bit(self) -> np.ndarray:
+        """The image at 256 grey levels (/255), as the 8-bit test split and the 8-bit models see it."""
+        return (np.rint(np.clip(self.image, 0, 1) * 255) / 255).astype(np.float32)
+
+    def of_kind(self, image_kind: str) -> np.ndarray:
+        """What a model of this kind scores: the fixed binarization, or the 8-bit image."""
+        return self.binary if image_kind == "binary" else self.eight_bit
+
+
+TRACKS = {"binary": "Binary digits", "grayscale": "8-bit digits"}
+
+
+def likelihood_track(entries: list, key: str = "likelihood_track") -> str:
+    """Which likelihood track to show, "binary" or "grayscale", among the models' own (a choice only when both are
+    there): a binary digit and an 8-bit one are different data, and their likelihoods are never mixed."""
+    kinds = [k for k in TRACKS if any(e.capabilities.image_kind == k for e in entries)] or ["binary"]
+    if len(kinds) == 1:
+        return kinds[0]
+    return st.sidebar.segmented_control(
+        "Likelihood track", kinds, format_func=TRACKS.get, default=kinds[0], key=key, required=True,
+        help="Binary: the digits binarized once, as every binary model is scored; 8-bit: the same digits at their "
+        "256 grey levels. The two are different data: their likelihoods are not comparable.",
+    )  # fmt: skip
+
 
 def digit_input() -> DigitInput | None:
     """Where a page's digit comes from: a test digit, an upload or a drawing.

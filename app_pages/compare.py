@@ -111,7 +111,8 @@ def grid(name: str, kind: str, seed: int, folder: str) -> np.ndarray:
     if kind == "reconstructions":
         return model.reconstruct(digits.gray(idx))
     labels = digits.labels[idx] if model.conditional else None
-    return model.complete(digits.binary[idx].astype(np.float32), hidden_mask("bottom"), seed=seed, labels=labels)
+    shown = digits.binary[idx].astype(np.float32) if model.capabilities.image_kind == "binary" else digits.gray(idx)
+    return model.complete(shown, hidden_mask("bottom"), seed=seed, labels=labels)
 
 
 sections = [
@@ -120,7 +121,8 @@ sections = [
     ("reconstructions", "Reconstructions of the same test digits", models.with_encoder,
      "The same 8 test digits (first row), encoded and decoded by every model with an encoder."),
     ("completions", "Completions of the same half-hidden digits", models.completes,
-     "The same 4 test digits with the bottom half hidden (first row: the originals), completed once by each model."),
+     "The same 4 test digits with the bottom half hidden (first rows: the originals, binarized for the binary models "
+     "and at 256 grey levels for the 8-bit ones), completed once by each model."),
 ]  # fmt: skip
 with display.timed("Drawing every model at the same seed..."):
     for kind, title, where, note in sections:
@@ -128,11 +130,18 @@ with display.timed("Drawing every model at the same seed..."):
         if not shown:
             continue
         st.subheader(title)
-        if kind != "samples":
+        if kind == "reconstructions":
+            digits = widgets.test_digits()
+            display.show_digits(digits.gray(test_indices(kind, seed)), cols=8, scale=3, caption="originals")
+        elif kind == "completions":  # binary models complete the binarized digits, 8-bit ones the grey levels
             digits = widgets.test_digits()
             idx = test_indices(kind, seed)
-            originals = digits.gray(idx) if kind == "reconstructions" else digits.binary[idx]
-            display.show_digits(originals, cols=len(idx), scale=3, caption="originals")
+            for image_kind in dict.fromkeys(e.capabilities.image_kind for e in shown):
+                binary = image_kind == "binary"
+                display.show_digits(
+                    digits.binary[idx] if binary else digits.gray(idx), cols=4, scale=3,
+                    caption=f"originals, {'binarized (binary models)' if binary else '256 grey levels (8-bit models)'}",
+                )  # fmt: skip
         for e in shown:
             if widgets.get_model(e.name) is None:  # says why on the page
                 continue

@@ -31,11 +31,16 @@ mask = hidden_mask(hide, 28, rows)
 label = chosen.label
 if label is None and any(e.capabilities.conditional for e in entries):
     label = widgets.class_picker("Class for the conditional model", key="complete_class", allow_each=False, default=0)
+kinds = list(dict.fromkeys(e.capabilities.image_kind for e in entries))  # binary first, then 8-bit
 with left:
-    shown = np.where(mask, 0.3, chosen.binary)
-    display.show_digit(
-        shown, caption=f"What the models see: {chosen.description}, binarized, hidden part in gray", scale=6
-    )
+    for kind in kinds:
+        what = "binarized" if kind == "binary" else "at 256 grey levels"
+        who = "" if len(kinds) == 1 else (" binary models" if kind == "binary" else " 8-bit models")
+        display.show_digit(
+            np.where(mask, 0.3, chosen.of_kind(kind)),
+            caption=f"What the{who} see: {chosen.description}, {what}, hidden part in gray",
+            scale=6 if len(kinds) == 1 else 4,
+        )
 
 with right:
     for entry in entries:
@@ -44,10 +49,14 @@ with right:
             continue
         labels = label if model.conditional else None
         with display.timed(f"Completing with {model.title}...") as t:
-            filled = model.complete(chosen.binary, mask, n, seed, temperature=temperature, labels=labels)
+            kind = model.capabilities.image_kind
+            filled = model.complete(chosen.of_kind(kind), mask, n, seed, temperature=temperature, labels=labels)
         st.markdown(f"**{model.title}**" + (f" (asked for a {label})" if model.conditional else ""))
         display.show_digits(filled, cols=n, scale=4)
-        st.caption(f"{n} completions (28 x 28, binary) in {t['seconds']:.2f} s, fast sampler, seed {seed}.")
+        st.caption(
+            f"{n} completions (28 x 28, {'binary' if kind == 'binary' else '256 grey levels'}) in "
+            f"{t['seconds']:.2f} s, fast sampler, seed {seed}."
+        )
 
 st.caption(
     "Raster order only looks up and left: when the right half is hidden, the pixels sampled on the right of a row "

@@ -17,6 +17,8 @@ display.header(
 
 display.warn_unavailable(models.unavailable(models.with_likelihood))
 entries = display.require(models.available(models.with_likelihood), "model with a likelihood")
+track = widgets.likelihood_track(entries)
+entries = [e for e in entries if e.capabilities.image_kind == track]
 
 left, right = st.columns([1, 2], gap="large")
 with left:
@@ -24,9 +26,10 @@ with left:
     chosen = widgets.digit_input()
 if chosen is None:
     st.stop()
-probe_images = probes(chosen.binary)
+digit = chosen.of_kind(track)
+probe_images = probes(digit, kind=track)
 if chosen.label is None:
-    probe_images = {"your digit": chosen.binary, **{k: v for k, v in probe_images.items() if k != "the digit itself"}}
+    probe_images = {"your digit": digit, **{k: v for k, v in probe_images.items() if k != "the digit itself"}}
 with left:
     display.show_digits(np.stack(list(probe_images.values())), cols=3, scale=3, labels=list(probe_images))
 
@@ -38,7 +41,8 @@ with display.timed("Scoring the probes..."):
             continue
         test = bits_per_dim(models.test_nll(entry.name))
         if model.density == "bound":
-            bounds.append(f"{model.title}: k = {model.card.metrics.iwae_k}")
+            k = model.card.metrics.iwae_k
+            bounds.append(f"{model.title}: k = {k}" if k else f"{model.title}: its variational bound")
         rows += [{"model": entry.title, "bits/dim": float(v)} for v in test]
         scores = bits_per_dim(models.nll_of(entry.name, np.stack(list(probe_images.values()))))
         for probe, score in zip(probe_images, scores, strict=True):
@@ -120,8 +124,14 @@ table = pd.DataFrame(marks).pivot(index="probe", columns="model", values="bits/d
 st.dataframe(table.style.format("{:.3f}"), width="stretch")
 blank = [m for m in marks if m["probe"].startswith("blank") and m["likelier than test digits (%)"] > 50]
 st.caption(
-    "Bits/dim of each probe under each model (lower is likelier); histograms: the 500 fixed-binary test digits "
-    f"(exact for autoregressive models; IWAE bounds for {'; '.join(bounds) or 'none'}, the probes scored the same way). "
+    "Bits/dim of each probe under each model (lower is likelier); histograms: the 500 "
+    + (
+        "fixed-binary test digits (exact for autoregressive models; IWAE bounds for "
+        if track == "binary"
+        else "8-bit test digits and 8-bit probes (exact for autoregressive models and, up to dequantization, the flow; "
+        "bounds for "
+    )
+    + f"{'; '.join(bounds) or 'none'}, the probes scored the same way). "
     + (
         f"The blank image is rated likelier than most real digits by {', '.join(m['model'] for m in blank)}. "
         if blank

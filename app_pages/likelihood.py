@@ -16,6 +16,9 @@ display.header(
 
 display.warn_unavailable(models.unavailable(models.chain_rule))
 entries = display.require(models.available(models.chain_rule), "autoregressive model")
+track = widgets.likelihood_track(entries)
+entries = [e for e in entries if e.capabilities.image_kind == track]
+binary = track == "binary"
 
 INPUT_SCALE = 6  # the input digit, and so each surprise map, is 28 x 6 = 168 px on the page
 left, right = st.columns([1, 2], gap="large")
@@ -25,7 +28,9 @@ if chosen is None:
     st.stop()
 with right:
     display.show_digit(
-        chosen.binary, caption=f"{chosen.description}, binarized as the test split is", scale=INPUT_SCALE
+        chosen.of_kind(track),
+        caption=f"{chosen.description}, " + ("binarized as the test split is" if binary else "at 256 grey levels"),
+        scale=INPUT_SCALE,
     )
 
 maps, marks, test, loaded = {}, {}, {}, {}
@@ -34,7 +39,7 @@ for entry in entries:
     if model is None:
         continue
     loaded[entry.name] = model
-    x = chosen.binary[None]
+    x = chosen.of_kind(track)[None]
     if model.conditional:
         per_class = model.class_log_probs(x)[0]
         label = chosen.label if chosen.label is not None else int(np.argmax(per_class))
@@ -56,7 +61,8 @@ for col, (name, (nll_map, given)) in zip(st.columns(max(len(maps), 1)), maps.ite
         st.metric(
             "-log p(x)",
             f"{total:.1f} nats",
-            help="Exact; for the conditional model, of p(x) with the class summed out.",
+            help="Exact; for the conditional model, of p(x) with the class summed out."
+            + ("" if binary else " Each pixel's term is the probability of its grey level among 256."),
         )
         st.caption(f"{bits_per_dim(total):.3f} bits/dim")
 for name, model in loaded.items():
@@ -66,6 +72,8 @@ st.subheader("Where this image falls among the test digits")
 st.altair_chart(plots.nll_distribution(test, marks), width="stretch")
 rank = {t: float((test[t] < v).mean() * 100) for t, v in marks.items()}
 st.caption(
-    "Histograms: -log p(x) of the 500 fixed-binary test digits under each model (nats per image); dashed lines: this "
-    "image. " + "; ".join(f"{t}: more surprising than {r:.0f}% of test digits" for t, r in rank.items()) + "."
+    f"Histograms: -log p(x) of the 500 {'fixed-binary' if binary else '8-bit'} test digits under each model (nats per "
+    "image); dashed lines: this image. "
+    + "; ".join(f"{t}: more surprising than {r:.0f}% of test digits" for t, r in rank.items())
+    + "."
 )

@@ -41,18 +41,32 @@ def show_result(images: np.ndarray, seconds: float, what: str) -> None:
 
 
 if can.can_complete:  # pixel by pixel: the sampler, and the raster order, are worth showing
+    eight_bit = can.image_kind != "binary"
     method = st.sidebar.radio(
         "Sampler",
         ["fast", "naive"],
-        format_func={"fast": "Fast (cached activations)", "naive": "Naive (whole network per pixel)"}.get,
+        format_func={
+            "fast": "Fast (row cache)" if eight_bit else "Fast (cached activations)",
+            "naive": "Naive (whole network per pixel)",
+        }.get,
         key="sampler",
         help="The naive sampler runs the full network 784 times, once per pixel. The fast one computes each "
-        "layer at each position once, from caches of earlier positions (or the carried LSTM state).",
+        + (
+            "row's context from the rows above once, then only the row's own stream at each pixel."
+            if eight_bit
+            else "layer at each position once, from caches of earlier positions (or the carried LSTM state)."
+        ),
     )
     show_order = st.sidebar.toggle("Show the raster order", value=True, key="show_order")
     st.caption(
         "The chain rule, p(x) = p(x_1) p(x_2 | x_1) ... p(x_784 | x_1..x_783): one pixel at a time, left to right, "
-        "top to bottom, each drawn from a Bernoulli whose probability the network computes from the pixels so far."
+        "top to bottom, each drawn from "
+        + (
+            "a distribution over its 256 grey levels that the network computes from the pixels so far (the One pixel "
+            "page shows it)."
+            if eight_bit
+            else "a Bernoulli whose probability the network computes from the pixels so far."
+        )
     )
     if method == "naive":
         # 784 passes of the whole network: say how long before it starts, from one pass measured now, and run it
@@ -60,7 +74,7 @@ if can.can_complete:  # pixel by pixel: the sampler, and the raster order, are w
         if n > NAIVE_MAX:
             st.info(f"The naive sampler draws the first {NAIVE_MAX} of the {n} samples.", icon=":material/timer:")
             n, labels, cols = NAIVE_MAX, None if labels is None else labels[:NAIVE_MAX], min(NAIVE_MAX, 8)
-        one_pass = widgets.timed_call(lambda: model.logits(np.zeros((n, 28, 28), np.float32), labels))
+        one_pass = widgets.timed_call(lambda: model.outputs(np.zeros((n, 28, 28), np.float32), labels))
         estimate = 784 * one_pass
         if not st.button(
             f"Draw {n} samples the naive way (about {estimate:.0f} s)", key="naive_go", icon=":material/play_arrow:"

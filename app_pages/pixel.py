@@ -1,0 +1,68 @@
+"""One pixel: the whole distribution an 8-bit autoregressive model predicts for a single pixel."""
+
+import numpy as np
+import streamlit as st
+
+from app import display, models, plots, widgets
+from inference.autoregressive import in_progress
+
+
+def eight_bit_chain_rule(c) -> bool:
+    return models.chain_rule(c) and c.image_kind != "binary"
+
+
+display.header(
+    "One pixel's prediction",
+    "An autoregressive model's output at a pixel is a distribution over all 256 grey levels, given the pixels before "
+    "it in raster order. PixelCNN++ writes it as a mixture of a few logistics on the grey scale, so neighbouring "
+    "levels share probability; the softmax model learns each of the 256 bars on its own.",
+    settings="The pixel (row and column) is in the sidebar",
+)
+
+display.warn_unavailable(models.unavailable(eight_bit_chain_rule))
+entries = display.require(models.available(eight_bit_chain_rule), "8-bit autoregressive model")
+row = int(st.sidebar.slider("Row", 0, 27, 12, key="pixel_row", help="Counted from the top, 0 to 27."))
+col = int(st.sidebar.slider("Column", 0, 27, 14, key="pixel_col", help="Counted from the left, 0 to 27."))
+log_scale = st.sidebar.toggle("Log probability axis", value=False, key="pixel_log", help="To see the small bars.")
+
+left, right = st.columns([1, 2], gap="large")
+with left:
+    chosen = widgets.digit_input()
+if chosen is None:
+    st.stop()
+image = chosen.eight_bit
+true_level = int(round(float(image[row, col]) * 255))
+with left:
+    # what the model sees: the pixels before (row, col); the rest is gray, and does not matter to it
+    seen = in_progress(image[None], row)[0]
+    seen[row, col:] = 0.3
+    display.show_digit_marked(
+        seen,
+        (row, col),
+        caption=f"What the model sees for pixel ({row}, {col}): the pixels before it (the rest in gray)",
+    )
+
+with right:
+    for entry in entries:
+        model = widgets.get_model(entry.name)
+        if model is None:
+            continue
+        prediction = model.pixel_prediction(image, row, col)
+        p_true = float(prediction["probs"][true_level])
+        st.markdown(f"**{model.title}**")
+        st.altair_chart(plots.pixel_distribution(prediction, true_level, log_scale), width="stretch")
+        mode = int(np.argmax(prediction["probs"]))
+        st.caption(
+            f"p(level {true_level}, the true one: red line) = {p_true:.3f}, a surprise of {-np.log(max(p_true, 1e-300)):.2f} "
+            f"nats; the likeliest level is {mode} (p = {prediction['probs'][mode]:.3f})."
+            + (
+                f" {model.mixtures} logistic components, their masses summed over each level's bin."
+                if "components" in prediction
+                else " 256 separate probabilities: nothing ties level 200 to level 201."
+            )
+        )
+st.caption(
+    "Most pixels of a digit are background, so most predictions pile up on 0; on a stroke's edge the model spreads "
+    "its probability over the grey levels between black and white. Summing -log p(true level) over the 784 pixels "
+    "gives the image's exact likelihood (the Likelihood page, 8-bit track)."
+)
