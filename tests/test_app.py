@@ -23,6 +23,7 @@ PAGES = [
     "app_pages/interpolate.py",
     "app_pages/complete.py",
     "app_pages/likelihood.py",
+    "app_pages/pixel.py",
     "app_pages/gan_lab.py",
     "app_pages/features.py",
     "app_pages/compare.py",
@@ -264,6 +265,51 @@ def test_likelihood_page_maps_and_distribution():
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     at.number_input(key="digit_index").set_value(123).run()
     assert_clean(at)
+
+
+def test_likelihood_page_keeps_the_two_tracks_apart():
+    """The 8-bit track shows the 8-bit models alone, on the digit at 256 levels; never mixed with the binary ones."""
+    at = open_page("app_pages/likelihood.py")
+    at.sidebar.button_group(key="likelihood_track").set_value("grayscale").run()
+    assert_clean(at)
+    assert len(at.metric) == 2, "PixelCNN++ and its softmax twin"
+    assert any("256 grey levels" in c.value for c in at.caption)
+    assert any("8-bit test digits" in c.value for c in at.caption)
+    at = open_page("app_pages/image_likelihood.py")
+    at.sidebar.button_group(key="likelihood_track").set_value("grayscale").run()
+    assert_clean(at)
+    columns = set(at.dataframe[0].value.columns)
+    assert {"PixelCNN++ (8-bit)", "PixelCNN, 256-way softmax (8-bit)"} <= columns
+    assert not columns & {"PixelCNN", "VAE, 16-d latent"}, "no binary model on the 8-bit track"
+    assert "noise, uniform levels" in at.dataframe[0].value.index
+
+
+def test_one_pixel_page_shows_each_models_distribution():
+    at = open_page("app_pages/pixel.py")
+    assert_clean(at)
+    specs = chart_specs(at)
+    assert len(specs) == 2, "one chart per 8-bit model"
+    mixture = [v for v in layers_of(specs[0]) if v["mark"]["type"] == "line"]
+    assert mixture and mixture[0]["encoding"]["color"]["title"] == "Logistic component"
+    assert any(v["mark"]["type"] == "bar" for v in layers_of(specs[1])), "the softmax: 256 bars"
+    assert all("grey level" in layers_of(s)[0]["encoding"]["x"]["title"] for s in specs), "units on the axis"
+    at.sidebar.slider(key="pixel_row").set_value(20).run()
+    at.sidebar.slider(key="pixel_col").set_value(3).run()
+    at.sidebar.toggle(key="pixel_log").set_value(True).run()
+    assert_clean(at)
+    assert sum("the true one" in c.value for c in at.caption) == 2
+
+
+def test_sample_and_complete_with_an_eight_bit_model():
+    at = open_page("app_pages/sample.py")
+    select_model(at, "PixelCNN++ (8-bit)")
+    at.sidebar.slider(key="n").set_value(2).run()
+    assert_clean(at)
+    assert any("256 grey levels" in c.value for c in at.caption) and any("fast sampler" in c.value for c in at.caption)
+    at = open_page("app_pages/complete.py")
+    at.sidebar.slider(key="completions").set_value(1).run()
+    assert_clean(at)
+    assert any("256 grey levels)" in c.value for c in at.caption), "an 8-bit model completes the 8-bit digit"
 
 
 @pytest.mark.slow

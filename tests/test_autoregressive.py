@@ -12,7 +12,8 @@ from training.models import MODELS, get_spec
 from training.train import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
-AUTOREGRESSIVE = [n for n, s in MODELS.items() if s.family == "autoregressive"]
+# binary chain-rule models (Bernoulli logits); the 8-bit ones have their own tests (test_pixelcnn_pp.py)
+AUTOREGRESSIVE = [n for n, s in MODELS.items() if s.family == "autoregressive" and s.binarize]
 POSITIONS = [(0, 5), (5, 27), (14, 14), (27, 0), (27, 27)]
 
 

@@ -327,7 +327,7 @@ def test_drawing_survives_a_page_change_and_the_toolbar_leaves_the_input_choice_
 # ---- every page at a laptop's and a phone's width ------------------------------------------------------------------
 
 PAGE_PATHS = [
-    "", "sample", "live", "diffusion", "interpolate", "complete", "reconstruct", "likelihood", "image_likelihood",
+    "", "sample", "live", "diffusion", "interpolate", "complete", "reconstruct", "likelihood", "pixel", "image_likelihood",
     "latent", "features", "compare", "density_1d", "density_2d", "density_2d_yours", "gan_lab",
 ]  # fmt: skip
 TEXT_SLACK_PX = 4  # an SVG text's box past what holds it that is still no cut ink (see below)
