@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from inference.metrics import fcd_ranking, judges_disagree
+from inference.metrics import fcd_order, fcd_ranking, judges_disagree
 from inference.registry import ModelEntry
 
 DENSITY = {"exact": "exact", "bound": "bound (IWAE)", "none": "none"}
@@ -156,6 +156,27 @@ def rankings(entries: list[ModelEntry]) -> list[str]:
             else "The two judges never order two models oppositely where both separate them."
         )
     return lines
+
+
+def against_latent(entries: list[ModelEntry], judge: str = "classifier") -> str | None:
+    """The lecture's "good samples" for autoregressive models, checked on one judge: each one's FCD against the
+    best latent-variable model's, by how much, and whether the 95% intervals separate them."""
+    quality = {e.title: (e.card.family, e.card.metrics.sample_quality.get(judge)) for e in entries if e.card}
+    latent = {t: q for t, (family, q) in quality.items() if family == "latent-variable" and q}
+    ar = {t: q for t, (family, q) in quality.items() if family == "autoregressive" and q}
+    if not latent or not ar:
+        return None
+    ref = min(latent, key=lambda t: latent[t].fcd)
+    words = {-1: "better", 0: "tied: the intervals overlap", 1: "worse"}
+    said = [
+        f"{title} {q.fcd:.1f}, {abs(q.fcd - latent[ref].fcd):.1f} {'lower' if q.fcd < latent[ref].fcd else 'higher'} "
+        f"({words[fcd_order(q, latent[ref])]})"
+        for title, q in sorted(ar.items(), key=lambda item: item[1].fcd)
+    ]
+    return (
+        f"**Autoregressive samples against the best latent-variable model's** ({ref}, FCD {latent[ref].fcd:.1f}, "
+        f"{JUDGES[judge]}): " + "; ".join(said) + "."
+    )
 
 
 FAMILY_COLORS = {

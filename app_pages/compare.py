@@ -50,6 +50,8 @@ st.markdown("**Ranked by sample quality**, lower FCD first; `<` where the 95% in
             "where they overlap:")  # fmt: skip
 for line in tables.rankings(picked):
     st.markdown(f"- {line}")
+if line := tables.against_latent(picked):
+    st.markdown(f"- {line}")
 
 st.subheader("Likelihood, sample quality, sampling time: pick two")
 data = table.dropna(subset=["FCD", "64 samples (ms)"])

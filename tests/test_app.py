@@ -350,6 +350,12 @@ def test_compare_page_lists_every_card_and_drives_its_controls():
     cards = [json.loads(p.read_text()) for p in EXPORTED_DIR.glob("*.json")]
     titles = {c["title"] for c in cards if "networks" in c}
     assert set(at.dataframe[0].value["Model"]) == titles, "every exported card appears on the page"
+    # the lecture's "good samples" checked: every autoregressive model's FCD against the best latent-variable one's
+    verdict = next(m.value for m in at.markdown if "Autoregressive samples against" in m.value)
+    for c in cards:
+        if c.get("family") == "autoregressive":
+            fcd = c["metrics"]["sample_quality"]["classifier"]["fcd"]
+            assert f"{c['title']} {fcd:.1f}, " in verdict, c["title"]
     at.sidebar.number_input(key="seed").set_value(5).run()
     assert_clean(at)
     at.sidebar.multiselect(key="compare_models").set_value(["vae", "pixelcnn"]).run()

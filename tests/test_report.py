@@ -81,6 +81,7 @@ def test_comparing_sentences_follow_the_intervals():
         "other model."
     ]
     assert report._against_latent(cards, by_judge) == [
-        "- Autoregressive samples against the best latent-variable model's (VAE): AR: better under both judges; "
-        "AR2: worse under the CNN judge, tied under the MLP judge."
+        "- Autoregressive samples against the best latent-variable model's (VAE, FCD 200.0 under the CNN judge): "
+        "AR: better under both judges (FCD 103.0, 97.0 lower under the CNN judge); "
+        "AR2: worse under the CNN judge, tied under the MLP judge (FCD 300.0, 100.0 higher under the CNN judge)."
     ]

@@ -203,12 +203,17 @@ def _against_latent(cards: list[ModelCard], by_judge: dict[str, dict]) -> list[s
     said = []
     for title in ar:
         verdicts = {j: words[fcd_order(by_judge[j][title], by_judge[j][ref])] for j in judges}
+        gap = first[title].fcd - first[ref].fcd  # by how much, on the first judge's scale
+        by = f" (FCD {first[title].fcd:.1f}, {abs(gap):.1f} {'lower' if gap < 0 else 'higher'} under the {judges[0]})"
         if len(set(verdicts.values())) == 1:
             v = next(iter(verdicts.values()))
-            said.append(f"{title}: {v} under {'both judges' if len(judges) == 2 else judges[0]}")
+            said.append(f"{title}: {v} under {'both judges' if len(judges) == 2 else judges[0]}{by}")
         else:
-            said.append(f"{title}: " + ", ".join(f"{v} under the {j}" for j, v in verdicts.items()))
-    return [f"- Autoregressive samples against the best latent-variable model's ({ref}): {'; '.join(said)}."]
+            said.append(f"{title}: " + ", ".join(f"{v} under the {j}" for j, v in verdicts.items()) + by)
+    return [
+        f"- Autoregressive samples against the best latent-variable model's ({ref}, FCD {first[ref].fcd:.1f} under "
+        f"the {judges[0]}): {'; '.join(said)}."
+    ]
 
 
 def _likelihood_line(likely: list[ModelCard], track: str) -> str:
