@@ -49,7 +49,14 @@ def pick_model(
     linked = st.query_params.get(key)
     linked = {t: n for n, t in titles.items()}.get(linked, linked)
     if st.session_state.get(key) not in names:
-        st.session_state[key] = linked if linked in names else (default if default in names else names[0])
+        fallback = default if default in names else names[0]
+        st.session_state[key] = linked if linked in names else fallback
+        if linked is not None and linked not in names:  # say so in one line, not silently show something else
+            st.info(
+                f"The link names a model, {linked!r}, that this page does not have: showing {titles[fallback]}. "
+                f"Its models: {', '.join(names)}.",
+                icon=":material/link:",
+            )
     name = st.sidebar.selectbox(label, names, format_func=lambda n: titles.get(n, n), key=key)
     st.query_params[key] = name
     model = get_model(name)

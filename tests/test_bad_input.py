@@ -87,7 +87,8 @@ def test_hand_made_link_values_are_checked():
     assert at.sidebar.number_input(key="seed").value == 0
     assert any("seed -3" in i.value for i in at.info)
     assert 0.1 <= at.sidebar.slider(key="temperature_latent-variable").value <= 2.0
-    assert at.sidebar.selectbox(key="model").value != "no_such_model"
+    assert at.sidebar.selectbox(key="model").value == "vae", "the page's default"
+    assert any("'no_such_model'" in i.value and "VAE, 16-d latent" in i.value for i in at.info), "said in one line"
 
 
 @pytest.mark.parametrize("given", ["pixelcnn", "PixelCNN"])
