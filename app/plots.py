@@ -196,7 +196,7 @@ def pixel_distribution(prediction: dict, true_level: int, log_scale: bool = Fals
     floor = 1e-6  # the log axis starts here: a level's probability can be as small as e^-40
     y_scale = alt.Scale(type="log", domain=[floor, 1]) if log_scale else alt.Scale(zero=True)
     y_title = "probability (log scale)" if log_scale else "probability"
-    x = alt.X("level:Q", title="grey level (0 black, 255 white)", scale=alt.Scale(domain=[0, 255]))
+    x = alt.X("level:Q", title="grey level (0 black, 255 white)", scale=alt.Scale(domain=[0, 255], nice=False))
     whole = pd.DataFrame({"level": levels, "probability": np.maximum(prediction["probs"], floor)})
     if "components" in prediction:
         names = [
@@ -243,9 +243,7 @@ def pixel_distribution(prediction: dict, true_level: int, log_scale: bool = Fals
             )
         )
     rule = alt.Chart(pd.DataFrame({"level": [true_level]})).mark_rule(color="#FF4B4B", strokeDash=[5, 3], strokeWidth=2)
-    return (chart + rule.encode(x="level:Q", tooltip=[alt.Tooltip("level:Q", title="true level")])).properties(
-        height=240
-    )
+    return (chart + rule.encode(x=x, tooltip=[alt.Tooltip("level:Q", title="true level")])).properties(height=220)
 
 
 REAL_COLOR, FAKE_COLOR, MESH_COLOR = "#2ECC71", "#FF4B4B", "#9ad1ff"

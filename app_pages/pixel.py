@@ -21,9 +21,6 @@ display.header(
 
 display.warn_unavailable(models.unavailable(eight_bit_chain_rule))
 entries = display.require(models.available(eight_bit_chain_rule), "8-bit autoregressive model")
-row = int(st.sidebar.slider("Row", 0, 27, 12, key="pixel_row", help="Counted from the top, 0 to 27."))
-col = int(st.sidebar.slider("Column", 0, 27, 14, key="pixel_col", help="Counted from the left, 0 to 27."))
-log_scale = st.sidebar.toggle("Log probability axis", value=False, key="pixel_log", help="To see the small bars.")
 
 left, right = st.columns([1, 2], gap="large")
 with left:
@@ -31,6 +28,25 @@ with left:
 if chosen is None:
     st.stop()
 image = chosen.eight_bit
+first = widgets.get_model(entries[0].name)
+
+
+def most_uncertain() -> None:
+    """Point the sliders at the pixel whose predicted distribution has the most entropy under the first model:
+    a pixel on a stroke's edge, where the prediction is worth looking at (most pixels are surely black)."""
+    if first is not None:
+        st.session_state["pixel_row"], st.session_state["pixel_col"] = first.most_uncertain_pixel(image)
+
+
+if "pixel_row" not in st.session_state:  # a first visit starts where there is something to see
+    most_uncertain()
+row = int(st.sidebar.slider("Row", 0, 27, 12, key="pixel_row", help="Counted from the top, 0 to 27."))
+col = int(st.sidebar.slider("Column", 0, 27, 14, key="pixel_col", help="Counted from the left, 0 to 27."))
+st.sidebar.button(
+    "Most uncertain pixel", on_click=most_uncertain, icon=":material/my_location:",
+    help=f"The pixel where {entries[0].title} is least sure, for this digit: its prediction has the most entropy.",
+)  # fmt: skip
+log_scale = st.sidebar.toggle("Log probability axis", value=False, key="pixel_log", help="To see the small bars.")
 true_level = int(round(float(image[row, col]) * 255))
 with left:
     # what the model sees: the pixels before (row, col); the rest is gray, and does not matter to it
@@ -50,7 +66,9 @@ with right:
         prediction = model.pixel_prediction(image, row, col)
         p_true = float(prediction["probs"][true_level])
         st.markdown(f"**{model.title}**")
-        st.altair_chart(plots.pixel_distribution(prediction, true_level, log_scale), width="stretch")
+        # the element's height holds the plot, the axis and, for a mixture, its legend of components under it
+        tall = 420 if "components" in prediction else 300
+        st.altair_chart(plots.pixel_distribution(prediction, true_level, log_scale), width="stretch", height=tall)
         mode = int(np.argmax(prediction["probs"]))
         st.caption(
             f"p(level {true_level}, the true one: red line) = {p_true:.3f}, a surprise of {-np.log(max(p_true, 1e-300)):.2f} "

@@ -121,6 +121,15 @@ class PixelCNNPP(Autoregressive):
             }
         return out
 
+    def most_uncertain_pixel(self, x: np.ndarray) -> tuple[int, int]:
+        """(row, column) of the pixel whose predicted distribution, given the pixels before it, has the most
+        entropy, for one image (H, W)."""
+        params = self.outputs(np.asarray(x, np.float32)[None])[0]  # (H, W, P)
+        p = self.distribution(params.reshape(-1, params.shape[-1]))
+        entropy = -(p * np.log(np.maximum(p, 1e-300))).sum(1)
+        i, j = divmod(int(np.argmax(entropy)), self.image_size)
+        return i, j
+
     # ---- sampling ---------------------------------------------------------------------
     def draw(self, params: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
         """One value per image by inverse CDF of the 256-way distribution, sharpened to p^(1/T) (renormalized)
