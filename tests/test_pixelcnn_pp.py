@@ -177,3 +177,18 @@ def test_completion_keeps_the_visible_grey_levels(kind):
     assert filled.shape == (2, 28, 28)
     np.testing.assert_array_equal(filled[:, ~mask], np.broadcast_to(x[~mask], (2, (~mask).sum())))
     assert not np.array_equal(filled[0][mask], filled[1][mask]), "two completions, two draws"
+
+
+def test_the_most_uncertain_pixel_has_the_most_entropy():
+    """The One pixel page opens there: no pixel's prediction, read one at a time, has more entropy."""
+    model = load_model("pixelcnn_pp")
+    x = load_test_digits().gray(11)
+    i, j = model.most_uncertain_pixel(x)
+
+    def entropy(r, c):
+        p = model.pixel_prediction(x, r, c)["probs"]
+        return float(-(p * np.log(np.maximum(p, 1e-300))).sum())
+
+    best = entropy(i, j)
+    assert best > 1.0, "a stroke's edge, not the background"
+    assert all(entropy(r, c) <= best + 1e-9 for r in range(0, 28, 3) for c in range(0, 28, 3))
