@@ -134,10 +134,24 @@ class PixelCNNPP(Autoregressive):
     def draw(self, params: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
         """One value per image by inverse CDF of the 256-way distribution, sharpened to p^(1/T) (renormalized)
         at temperature T: (B, P), (B,) -> (B,) intensities in [0, 1]."""
-        log_p = self.log_mass(params, np.arange(LEVELS)) / temperature
-        cdf = np.cumsum(np.exp(_log_softmax(log_p)), axis=-1)
-        value = np.minimum((cdf < uniforms[:, None]).sum(-1), LEVELS - 1)
+        if temperature == 1.0 and self.likelihood == "logistic_mixture":
+            cdf = self._mixture_cdf(params)  # at temperature 1 the mixture's CDF is direct: sigmoids, no logs
+        else:
+            log_p = self.log_mass(params, np.arange(LEVELS)) / temperature
+            cdf = np.cumsum(np.exp(_log_softmax(log_p)), axis=-1)[:, :-1]
+        value = (cdf < uniforms[:, None]).sum(-1)  # the level whose bin holds u
         return (value / (LEVELS - 1)).astype(np.float32)
+
+    @staticmethod
+    def _mixture_cdf(params: np.ndarray) -> np.ndarray:
+        """P(v <= level) for the levels 0..254 under the mixture, (M, 3K) -> (M, 255): the logistics' CDFs at each
+        bin's upper edge, weighted; the same bins as :func:`logistic_mixture_log_mass`."""
+        params = np.asarray(params, np.float64)
+        K = params.shape[-1] // 3
+        weights = np.exp(_log_softmax(params[:, :K]))[:, :, None]
+        mean, inv_s = params[:, K : 2 * K, None], np.exp(-np.maximum(params[:, 2 * K :, None], -7.0))
+        upper = (2 * np.arange(LEVELS - 1) + 1) / (LEVELS - 1) - 1
+        return (weights * 0.5 * (1 + np.tanh(0.5 * inv_s * (upper - mean)))).sum(1)
 
     def _sample_fast(self, n, labels, choose, on_row, out) -> None:
         context, pixel_step = self.networks["context"], self.networks["pixel_step"]
