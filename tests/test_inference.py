@@ -21,6 +21,8 @@ def test_every_shipped_model_is_available():
         "pixelcnn",
         "gated_pixelcnn",
         "pixelrnn",
+        "pixelcnn_pp",
+        "pixelcnn_softmax",
         "dcgan",
         "cgan",
         "classifier",
