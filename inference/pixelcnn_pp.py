@@ -103,16 +103,8 @@ class PixelCNNPP(Autoregressive):
             K = self.mixtures
             weights = np.exp(_log_softmax(params[:, :K].astype(np.float64)))[0]
             half = (LEVELS - 1) / 2  # [-1, 1] -> [0, 255]
-            components = np.stack(
-                [
-                    np.exp(
-                        logistic_mixture_log_mass(
-                            np.concatenate([[[0.0]], params[:, [K + k, 2 * K + k]]], 1), np.arange(LEVELS)
-                        )
-                    )[0]
-                    for k in range(K)
-                ]
-            )
+            alone = np.stack([np.zeros(K), params[0, K : 2 * K], params[0, 2 * K :]], 1)  # (K, 3): one logistic each
+            components = np.exp(logistic_mixture_log_mass(alone, np.arange(LEVELS)))  # (K, 256)
             out |= {
                 "weights": weights,
                 "means": (params[0, K : 2 * K] + 1) * half,
