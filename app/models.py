@@ -59,6 +59,11 @@ def chain_rule(c: Capabilities) -> bool:
     return c.can_complete and c.density == "exact"
 
 
+def eight_bit_chain_rule(c: Capabilities) -> bool:
+    """A chain-rule model of 8-bit pixels: a distribution over 256 levels at every pixel."""
+    return chain_rule(c) and c.image_kind != "binary"
+
+
 def with_likelihood(c: Capabilities) -> bool:
     return c.has_likelihood
 

@@ -213,12 +213,15 @@ class DigitInput:
 TRACKS = {"binary": "Binary digits", "grayscale": "8-bit digits"}
 
 
-def likelihood_track(entries: list, key: str = "likelihood_track") -> str:
+def likelihood_track(entries: list, key: str = "likelihood_track") -> tuple[str, list]:
     """Which likelihood track to show, "binary" or "grayscale", among the models' own (a choice only when both are
-    there): a binary digit and an 8-bit one are different data, and their likelihoods are never mixed."""
+    there), and the entries on it: a binary digit and an 8-bit one are different data, never mixed."""
     kinds = [k for k in TRACKS if any(e.capabilities.image_kind == k for e in entries)] or ["binary"]
-    if len(kinds) == 1:
-        return kinds[0]
+    track = kinds[0] if len(kinds) == 1 else _track_control(kinds, key)
+    return track, [e for e in entries if e.capabilities.image_kind == track]
+
+
+def _track_control(kinds: list[str], key: str) -> str:
     return st.sidebar.segmented_control(
         "Likelihood track", kinds, format_func=TRACKS.get, default=kinds[0], key=key, required=True,
         help="Binary: the digits binarized once, as every binary model is scored; 8-bit: the same digits at their "

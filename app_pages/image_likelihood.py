@@ -17,8 +17,7 @@ display.header(
 
 display.warn_unavailable(models.unavailable(models.with_likelihood))
 entries = display.require(models.available(models.with_likelihood), "model with a likelihood")
-track = widgets.likelihood_track(entries)
-entries = [e for e in entries if e.capabilities.image_kind == track]
+track, entries = widgets.likelihood_track(entries)
 
 left, right = st.columns([1, 2], gap="large")
 with left:

@@ -16,8 +16,7 @@ display.header(
 
 display.warn_unavailable(models.unavailable(models.chain_rule))
 entries = display.require(models.available(models.chain_rule), "autoregressive model")
-track = widgets.likelihood_track(entries)
-entries = [e for e in entries if e.capabilities.image_kind == track]
+track, entries = widgets.likelihood_track(entries)
 binary = track == "binary"
 
 INPUT_SCALE = 6  # the input digit, and so each surprise map, is 28 x 6 = 168 px on the page

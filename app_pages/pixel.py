@@ -6,11 +6,6 @@ import streamlit as st
 from app import display, models, plots, widgets
 from inference.autoregressive import in_progress
 
-
-def eight_bit_chain_rule(c) -> bool:
-    return models.chain_rule(c) and c.image_kind != "binary"
-
-
 display.header(
     "One pixel's prediction",
     "An autoregressive model's output at a pixel is a distribution over all 256 grey levels, given the pixels before "
@@ -19,8 +14,8 @@ display.header(
     settings="The pixel (row and column) is in the sidebar",
 )
 
-display.warn_unavailable(models.unavailable(eight_bit_chain_rule))
-entries = display.require(models.available(eight_bit_chain_rule), "8-bit autoregressive model")
+display.warn_unavailable(models.unavailable(models.eight_bit_chain_rule))
+entries = display.require(models.available(models.eight_bit_chain_rule), "8-bit autoregressive model")
 
 left, right = st.columns([1, 2], gap="large")
 with left:

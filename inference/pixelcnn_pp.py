@@ -28,17 +28,22 @@ def _log_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
     return a - np.expand_dims(logsumexp(a, axis=axis), axis)
 
 
+def _mixture_parts(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M, 3K) -> mixture logits, means and inverse scales, (M, K, 1) each (the scale floored at e^-7, as in
+    training)."""
+    params = np.asarray(params, np.float64)
+    K = params.shape[-1] // 3
+    log_scale = np.maximum(params[:, 2 * K :, None], -7.0)
+    return params[:, :K, None], params[:, K : 2 * K, None], np.exp(-log_scale)
+
+
 def logistic_mixture_log_mass(params: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """log P(v) under a discretized mixture of K logistics, nats: params (M, 3K), levels (M, L) or (L,) -> (M, L).
 
     Value v is the bin [x - 1/255, x + 1/255] around x = 2v/255 - 1 (the edge values take the tails); a bin's
     mass sigmoid(a) - sigmoid(b) is taken as sigmoid(a) sigmoid(-b) (1 - exp(b - a)) in logs, as in training."""
-    params = np.asarray(params, np.float64)
-    K = params.shape[-1] // 3
-    logit_pi, mean, log_scale = params[:, :K, None], params[:, K : 2 * K, None], params[:, 2 * K :, None]
-    log_scale = np.maximum(log_scale, -7.0)
+    logit_pi, mean, inv_s = _mixture_parts(params)
     levels = np.broadcast_to(np.asarray(levels), (len(params), np.shape(levels)[-1]))[:, None, :]  # (M, 1, L)
-    inv_s = np.exp(-log_scale)
     upper = inv_s * ((2 * levels + 1) / (LEVELS - 1) - 1 - mean)  # level v's upper edge is v+1's lower edge
     lower = inv_s * ((2 * levels - 1) / (LEVELS - 1) - 1 - mean)
     with np.errstate(divide="ignore"):
@@ -138,10 +143,8 @@ class PixelCNNPP(Autoregressive):
     def _mixture_cdf(params: np.ndarray) -> np.ndarray:
         """P(v <= level) for the levels 0..254 under the mixture, (M, 3K) -> (M, 255): the logistics' CDFs at each
         bin's upper edge, weighted; the same bins as :func:`logistic_mixture_log_mass`."""
-        params = np.asarray(params, np.float64)
-        K = params.shape[-1] // 3
-        weights = np.exp(_log_softmax(params[:, :K]))[:, :, None]
-        mean, inv_s = params[:, K : 2 * K, None], np.exp(-np.maximum(params[:, 2 * K :, None], -7.0))
+        logit_pi, mean, inv_s = _mixture_parts(params)
+        weights = np.exp(_log_softmax(logit_pi, axis=1))
         upper = (2 * np.arange(LEVELS - 1) + 1) / (LEVELS - 1) - 1
         return (weights * 0.5 * (1 + np.tanh(0.5 * inv_s * (upper - mean)))).sum(1)
 
