@@ -223,6 +223,39 @@ class PixelRNN(Autoregressive):
                 on_row(i, out)
 
 
+class PixelRNNDiagonal(Autoregressive):
+    """PixelRNN with Diagonal BiLSTM layers: the left-to-right LSTM steps pixel by pixel in raster order, the
+    right-to-left one runs over each row once it is finished (``row_step``), and the next row's steps add its state
+    from the row above (the causal shift)."""
+
+    fast_sampler = "fast (carried state: left-to-right per pixel, right-to-left per finished row)"
+
+    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+        cfg = self.card.config
+        H = W = self.image_size
+        K = int(cfg["first_kernel"])
+        P = K // 2
+        LC = int(cfg["layers"]) * int(cfg["channels"])
+        step, row_step = self.networks["step"], self.networks["row_step"]
+        pixels = np.zeros((n, H + 2 * P, W + 2 * P), np.float32)
+        above_h = np.zeros((n, W, LC), np.float32)  # the left-to-right h of the row above
+        shifted = np.zeros((n, W, LC), np.float32)  # the right-to-left h of the row above
+        for i in range(H):
+            inputs = np.zeros((n, W, LC), np.float32)
+            row_h = np.zeros((n, W, LC), np.float32)
+            left_h = np.zeros((n, LC), np.float32)
+            left_c = np.zeros((n, LC), np.float32)
+            for j in range(W):
+                res = step(pixels[:, i : i + K, j : j + K], left_h, left_c, above_h[:, j], shifted[:, j])
+                inputs[:, j], row_h[:, j] = res["input"], res["h"]
+                left_h, left_c = res["h"], res["c"]
+                pixels[:, i + P, j + P] = choose(i, j, res["logit"])
+            shifted = row_step(pixels[:, i : i + P + 1], inputs, shifted)["h"]
+            above_h = row_h
+            if on_row:
+                on_row(i, out)
+
+
 class GatedPixelCNN(Autoregressive):
     """Class-conditional: p(x | y) given labels; without, log_prob is of p(x) with the class summed out."""
 

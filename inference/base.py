@@ -38,6 +38,7 @@ class Capabilities:
     image_kind: str  # the data it models and its likelihood is of: "binary" or "grayscale"
     sample_kind: str  # what sample() returns: "binary" images, pixel "probabilities", or "grayscale" intensities
     latent_dim: int | None  # the size of its codes, None without a latent space
+    pixel_order: str = "raster"  # a chain-rule model's order: "raster", or "multiscale" (coarse to fine, in groups)
 
     @property
     def has_likelihood(self) -> bool:
@@ -73,6 +74,7 @@ class OnnxModel:
     image_kind = "binary"
     sample_kind = "grayscale"
     has_latent = False
+    pixel_order = "raster"
 
     def __init__(self, card: ModelCard, networks: dict[str, Network]):
         self.card = card
@@ -93,6 +95,7 @@ class OnnxModel:
             image_kind=cls.image_kind,
             sample_kind=cls.sample_kind,
             latent_dim=cls.latent_size(card) if cls.has_latent else None,
+            pixel_order=cls.pixel_order,
         )
 
     @classmethod

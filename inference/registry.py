@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.autoencoder import Autoencoder
-from inference.autoregressive import GatedPixelCNN, PixelCNN, PixelRNN
+from inference.autoregressive import GatedPixelCNN, PixelCNN, PixelRNN, PixelRNNDiagonal
 from inference.base import Capabilities, OnnxModel
 from inference.cards import CardError, ModelCard, is_model_card, parse_model_card, read_json
 from inference.classifier import Classifier
 from inference.diffusion import Diffusion
 from inference.flow import Flow
 from inference.gan import GAN
+from inference.multiscale import MultiscalePixelCNN
 from inference.pixelcnn_pp import PixelCNNPP
 from inference.runtime import ModelFileError, check_file, load_network
 from inference.vae import VAE
@@ -33,7 +34,9 @@ ARCHITECTURES: dict[str, type[OnnxModel]] = {
     "pixelcnn": PixelCNN,
     "gated_pixelcnn": GatedPixelCNN,
     "pixelrnn": PixelRNN,
+    "pixelrnn_diagonal": PixelRNNDiagonal,
     "pixelcnn_pp": PixelCNNPP,
+    "multiscale": MultiscalePixelCNN,
     "gan": GAN,
     "flow": Flow,
     "diffusion": Diffusion,

@@ -15,7 +15,8 @@ from training.models.pixelcnn_pp import discretized_logistic_mixture_log_prob
 from training.train import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
-EIGHT_BIT = [n for n, s in MODELS.items() if s.family == "autoregressive" and not s.binarize]
+# PixelCNN++ and its softmax twin (the multi-scale model has its own tests: tests/test_multiscale.py)
+EIGHT_BIT = [n for n, s in MODELS.items() if s.architecture == "pixelcnn_pp"]
 POSITIONS = [(0, 5), (5, 27), (14, 14), (27, 0), (27, 27)]
 
 

@@ -173,7 +173,12 @@ def test_the_epoch_kept_is_the_best_on_validation(tmp_path):
 @pytest.mark.parametrize(
     "name, dies_in",
     # one optimizer; two, and three candidates; dropout, whose draws must carry on where they stopped
-    [("vae", "vae.resume.pt"), ("dcgan", "dcgan.resume-1.pt"), ("pixelcnn_pp", "pixelcnn_pp.resume.pt")],
+    [
+        ("vae", "vae.resume.pt"),
+        ("dcgan", "dcgan.resume-1.pt"),
+        ("pixelcnn_pp", "pixelcnn_pp.resume.pt"),
+        ("pixelcnn_multiscale", "pixelcnn_multiscale.resume.pt"),
+    ],
 )
 def test_a_broken_run_resumes_to_the_weights_of_an_unbroken_one(tmp_path, monkeypatch, name, dies_in):
     """Training stopped after the second epoch (of the second candidate, where there are several) and run
