@@ -53,9 +53,16 @@ with right:
             filled = model.complete(chosen.of_kind(kind), mask, n, seed, temperature=temperature, labels=labels)
         st.markdown(f"**{model.title}**" + (f" (asked for a {label})" if model.conditional else ""))
         display.show_digits(filled, cols=n, scale=4)
+        multiscale = model.capabilities.pixel_order == "multiscale"
         st.caption(
             f"{n} completions (28 x 28, {'binary' if kind == 'binary' else '256 grey levels'}) in "
-            f"{t['seconds']:.2f} s, fast sampler, seed {seed}."
+            f"{t['seconds']:.2f} s, {'coarse to fine' if multiscale else 'fast sampler'}, seed {seed}."
+            + (
+                " Its order is coarse to fine: a hidden pixel sees the coarser levels and the earlier groups of its "
+                "own level, visible or drawn, but not visible pixels that come later in that order."
+                if multiscale
+                else ""
+            )
         )
 
 st.caption(

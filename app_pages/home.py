@@ -18,7 +18,7 @@ density p(x):
 
 | Family | Density | How p(x) is handled | In this lab |
 |---|---|---|---|
-| Autoregressive (PixelRNN, PixelCNN) | explicit, tractable | chain rule: p(x) = ∏ p(xᵢ \\| x₁..xᵢ₋₁), exact likelihood | **PixelCNN**, **Gated PixelCNN** (class-conditional), **PixelRNN** (Row LSTM); on 8-bit digits **PixelCNN++** (a mixture of logistics per pixel) and its 256-way softmax twin |
+| Autoregressive (PixelRNN, PixelCNN) | explicit, tractable | chain rule: p(x) = ∏ p(xᵢ \\| x₁..xᵢ₋₁), exact likelihood | **PixelCNN**, **Gated PixelCNN** (class-conditional), **PixelRNN** (Row LSTM and Diagonal BiLSTM); on 8-bit digits **PixelCNN++** (a mixture of logistics per pixel), its 256-way softmax twin, and a **multi-scale PixelCNN** (coarse to fine: 55 sequential steps instead of 784) |
 | Normalizing flow | explicit, tractable | an invertible map to a Gaussian code: the change of variables gives p(x) exactly | **RealNVP** (8-bit digits) |
 | Latent variable (VAE) | explicit, approximate | p(x) = ∫ p(x\\|z) p(z) dz is intractable; train on the ELBO lower bound | **VAE** (16-d and 2-d latent) |
 | Diffusion | explicit, approximate | undo 1,000 small steps of noise; p(x) has a variational bound | **DDPM** (8-bit digits, class-conditional, guided) |

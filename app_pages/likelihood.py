@@ -63,7 +63,15 @@ for col, (name, (nll_map, given)) in zip(st.columns(max(len(maps), 1)), maps.ite
             help="Exact; for the conditional model, of p(x) with the class summed out."
             + ("" if binary else " Each pixel's term is the probability of its grey level among 256."),
         )
-        st.caption(f"{bits_per_dim(total):.3f} bits/dim")
+        st.caption(
+            f"{bits_per_dim(total):.3f} bits/dim"
+            + (
+                "; its order is coarse to fine (7 x 7, then groups of the 14 x 14 and 28 x 28 levels), so x_<i are "
+                "the pixels of earlier levels and groups, and neighbours within a group do not help each other"
+                if model.capabilities.pixel_order == "multiscale"
+                else ""
+            )
+        )
 for name, model in loaded.items():
     test[model.title] = models.test_nll(name)
 

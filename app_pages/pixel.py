@@ -61,6 +61,17 @@ with right:
         prediction = model.pixel_prediction(image, row, col)
         p_true = float(prediction["probs"][true_level])
         st.markdown(f"**{model.title}**")
+        if model.capabilities.pixel_order != "raster":  # its own order: say where the pixel comes and show its context
+            inner, words = st.columns([1, 3])
+            with inner:
+                context = np.where(model.seen_before(row, col), image, np.float32(0.3))
+                display.show_digit_marked(context, (row, col), scale=4)
+            with words:
+                st.caption(
+                    f"This model's order is coarse to fine, not raster: pixel ({row}, {col}) is "
+                    f"{model.describe_position(row, col)}. It sees the pixels shown (the rest in gray): "
+                    "whole coarser levels, but not its own group's neighbours."
+                )
         # the element's height holds the plot, the axis and, for a mixture, its legend of components under it
         tall = 420 if "components" in prediction else 300
         st.altair_chart(plots.pixel_distribution(prediction, true_level, log_scale), width="stretch", height=tall)

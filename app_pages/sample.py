@@ -40,7 +40,33 @@ def show_result(images: np.ndarray, seconds: float, what: str) -> None:
     )
 
 
-if can.can_complete:  # pixel by pixel: the sampler, and the raster order, are worth showing
+if can.pixel_order == "multiscale":  # coarse to fine: the levels, and how few steps they take, are worth showing
+    show_levels = st.sidebar.toggle("Show the levels", value=True, key="show_levels")
+    st.caption(
+        f"The chain rule in another order: a 7 x 7 image pixel by pixel (49 steps), then the 14 x 14 and 28 x 28 "
+        "levels, each one's new pixels in three groups drawn all at once given everything before them: "
+        f"{model.sequential_steps} sequential steps instead of 784. The price is that pixels of one group cannot "
+        "depend on each other, so its likelihood is worse than a raster-order model's (Compare)."
+    )
+    placeholder = st.empty()
+    progress = st.progress(0.0, text="The 7 x 7 base")
+    spent_showing = {"seconds": 0.0}
+
+    def on_step(what: str, done: int, total: int, preview: np.ndarray) -> None:
+        start = time.perf_counter()
+        progress.progress(done / total, text=what)
+        if show_levels:
+            with placeholder.container():
+                display.show_digits(preview, cols=cols, scale=4)
+        spent_showing["seconds"] += time.perf_counter() - start
+
+    start = time.perf_counter()
+    samples = model.sample(n, seed, temperature=temperature, on_step=on_step)
+    seconds = time.perf_counter() - start - spent_showing["seconds"]
+    progress.empty()
+    with placeholder.container():
+        show_result(samples, seconds, f"coarse to fine, {model.sequential_steps} sequential steps")
+elif can.can_complete:  # pixel by pixel: the sampler, and the raster order, are worth showing
     eight_bit = can.image_kind != "binary"
     method = st.sidebar.radio(
         "Sampler",

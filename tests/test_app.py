@@ -232,11 +232,24 @@ def test_sample_autoregressive_models_with_both_samplers_and_a_class():
     at.button(key="naive_go").click().run()
     assert_clean(at)
     assert any("times faster" in i.value for i in at.info), "after both samplers ran, their times are compared"
-    for title in ("PixelCNN", "PixelRNN (Row LSTM)"):
+    for title in ("PixelCNN", "PixelRNN (Row LSTM)", "PixelRNN (Diagonal BiLSTM)"):
         select_model(at, title)
         assert_clean(at)
     at.sidebar.toggle(key="show_order").set_value(False).run()
     assert_clean(at)
+
+
+def test_sample_the_multiscale_model_level_by_level():
+    at = open_page("app_pages/sample.py")
+    select_model(at, "Multi-scale PixelCNN (8-bit)")
+    at.sidebar.slider(key="n").set_value(4).run()
+    assert_clean(at)
+    assert any("55 sequential steps instead of 784" in c.value for c in at.caption)
+    assert any("coarse to fine, 55 sequential steps in" in c.value for c in at.caption), "the result says its steps"
+    first = image_bytes(at)
+    at.sidebar.toggle(key="show_levels").set_value(False).run()
+    assert_clean(at)
+    assert image_bytes(at) == first, "the same seed gives the same picture, shown or not"
 
 
 def test_complete_page_hides_and_fills():
@@ -261,7 +274,7 @@ def test_complete_page_hides_and_fills():
 def test_likelihood_page_maps_and_distribution():
     at = open_page("app_pages/likelihood.py")
     assert_clean(at)
-    assert len(at.metric) == 3 and all("nats" in m.value for m in at.metric)
+    assert len(at.metric) == 4 and all("nats" in m.value for m in at.metric), "PixelCNN, Gated, Row LSTM, Diagonal"
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     at.number_input(key="digit_index").set_value(123).run()
     assert_clean(at)
@@ -272,7 +285,8 @@ def test_likelihood_page_keeps_the_two_tracks_apart():
     at = open_page("app_pages/likelihood.py")
     at.sidebar.button_group(key="likelihood_track").set_value("grayscale").run()
     assert_clean(at)
-    assert len(at.metric) == 2, "PixelCNN++ and its softmax twin"
+    assert len(at.metric) == 3, "PixelCNN++, its softmax twin and the multi-scale model"
+    assert any("coarse to fine" in c.value for c in at.caption), "the multi-scale model says its order"
     assert any("8-bit test digits" in c.value for c in at.caption), "the histograms are of the 8-bit split"
     at = open_page("app_pages/image_likelihood.py")
     at.sidebar.button_group(key="likelihood_track").set_value("grayscale").run()
@@ -287,16 +301,20 @@ def test_one_pixel_page_shows_each_models_distribution():
     at = open_page("app_pages/pixel.py")
     assert_clean(at)
     specs = chart_specs(at)
-    assert len(specs) == 2, "one chart per 8-bit model"
-    mixture = [v for v in layers_of(specs[0]) if v["mark"]["type"] == "line"]
-    assert mixture and mixture[0]["encoding"]["color"]["title"] == "Logistic component"
-    assert any(v["mark"]["type"] == "bar" for v in layers_of(specs[1])), "the softmax: 256 bars"
+    assert len(specs) == 3, "one chart per 8-bit model"
+    mixtures = [[v for v in layers_of(s) if v["mark"]["type"] == "line"] for s in specs]
+    mixtures = [m for m in mixtures if m]
+    assert len(mixtures) == 2, "PixelCNN++ and the multi-scale model: a logistic mixture each"
+    assert all(m[0]["encoding"]["color"]["title"] == "Logistic component" for m in mixtures)
+    bars = [s for s in specs if any(v["mark"]["type"] == "bar" for v in layers_of(s))]
+    assert len(bars) == 1, "the softmax: 256 bars"
     assert all("grey level" in layers_of(s)[0]["encoding"]["x"]["title"] for s in specs), "units on the axis"
     at.sidebar.slider(key="pixel_row").set_value(20).run()
     at.sidebar.slider(key="pixel_col").set_value(3).run()
     at.sidebar.toggle(key="pixel_log").set_value(True).run()
     assert_clean(at)
-    assert sum("the true one" in c.value for c in at.caption) == 2
+    assert sum("the true one" in c.value for c in at.caption) == 3
+    assert any("coarse to fine, not raster" in c.value and "(20, 3)" in c.value for c in at.caption)
 
 
 def test_sample_and_complete_with_an_eight_bit_model():
