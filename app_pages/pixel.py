@@ -9,7 +9,7 @@ from inference.autoregressive import in_progress
 display.header(
     "One pixel's prediction",
     "An autoregressive model's output at a pixel is a distribution over all 256 grey levels, given the pixels before "
-    "it in raster order. PixelCNN++ writes it as a mixture of a few logistics on the grey scale, so neighbouring "
+    "it in its order (raster order; coarse to fine for the multi-scale model). PixelCNN++ writes it as a mixture of a few logistics on the grey scale, so neighbouring "
     "levels share probability; the softmax model learns each of the 256 bars on its own.",
     settings="The pixel (row and column) is in the sidebar",
 )
@@ -50,7 +50,7 @@ with left:
     display.show_digit_marked(
         seen,
         (row, col),
-        caption=f"What the model sees for pixel ({row}, {col}): the pixels before it (the rest in gray)",
+        caption=f"What a raster-order model sees for pixel ({row}, {col}): the pixels before it (the rest in gray)",
     )
 
 with right:

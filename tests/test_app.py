@@ -241,7 +241,7 @@ def test_sample_autoregressive_models_with_both_samplers_and_a_class():
 
 def test_sample_the_multiscale_model_level_by_level():
     at = open_page("app_pages/sample.py")
-    select_model(at, "Multi-scale PixelCNN (8-bit)")
+    select_model(at, "PixelCNN, multi-scale (8-bit)")
     at.sidebar.slider(key="n").set_value(4).run()
     assert_clean(at)
     assert any("55 sequential steps instead of 784" in c.value for c in at.caption)

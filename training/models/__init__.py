@@ -217,7 +217,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="pixelcnn_multiscale",
-            title="Multi-scale PixelCNN (8-bit)",
+            title="PixelCNN, multi-scale (8-bit)",
             model=MultiscalePixelCNN,
             config={},
             architecture="multiscale",
