@@ -16,8 +16,13 @@ display.header(
 
 digits = widgets.test_digits()
 st.sidebar.subheader("Endpoints")
+# a link that carries a seed (/interpolate?seed=4) opens the random codes: the only endpoints a seed sets
 endpoints = st.sidebar.radio(
-    "Endpoints", ["Two test digits", "Two random codes"], key="endpoints", label_visibility="collapsed"
+    "Endpoints",
+    ["Two test digits", "Two random codes"],
+    index=1 if "seed" in st.query_params else 0,
+    key="endpoints",
+    label_visibility="collapsed",
 )
 if endpoints == "Two test digits":
     with st.sidebar:

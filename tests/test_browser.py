@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -592,3 +593,53 @@ def test_live_without_webassembly_runs_on_the_server(browser, app_url):
             check(pg, f"live_{view}_server", images=images)
     finally:
         jitless.close()
+
+
+def documented_links() -> list[str]:
+    """The links in the README's table of links (the first code span of each row whose cell starts with /)."""
+    text = (REPO / "README.md").read_text()
+    return re.findall(r"^\| [^|]+ \| `(/[a-z_0-9]+\?[^`]+)` \|", text, flags=re.MULTILINE)
+
+
+# what a link's query parameter sets, and how the page shows it: (role, accessible name) of the widget
+LINK_WIDGETS = {
+    "model": ("combobox", "Model"),
+    "diffusion_model": ("combobox", "Model"),
+    "seed": ("spinbutton", "Seed"),  # or the page's own seed label (Latent structure: "K-means seed")
+    "n": ("slider", "Number of samples"),
+}
+
+
+def test_the_readmes_links_open_what_they_name(browser, app_url):
+    """Each documented link, opened as a new visitor's first page: no exception, the link's model (by its title)
+    and every setting it names are the ones the widgets show, and the address still names the model."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from inference import scan
+
+    titles = {name: entry.title for name, entry in scan().items()}
+    links = documented_links()
+    assert len(links) >= 6 and all(link.split("?")[1] for link in links), links
+    for link in links:
+        context = browser.new_context(viewport={"width": 1400, "height": 1600})
+        pg = context.new_page()
+        try:
+            open_page(pg, app_url, link.lstrip("/"))
+            name = urlsplit(link).path.strip("/")
+            check(pg, f"link_{name}")
+            for key, value in parse_qsl(urlsplit(link).query):
+                role, label = LINK_WIDGETS[key]
+                sidebar = pg.get_by_test_id("stSidebar")
+                if role == "combobox":
+                    shown = sidebar.get_by_role("combobox", name=label).input_value()
+                    assert shown == titles[value], f"{link}: the page shows {shown!r}, not {titles[value]!r}"
+                    # (Streamlit drops a bound widget's value from the address when it is the default; a model is kept)
+                    assert f"{key}={value}" in pg.url, f"{link}: the address lost {key}={value} ({pg.url})"
+                elif role == "spinbutton":
+                    seed = sidebar.get_by_label(re.compile(r"^(K-means )?seed$", re.IGNORECASE))
+                    assert seed.input_value() == value, f"{link}: the seed shown is {seed.input_value()}, not {value}"
+                else:
+                    shown = sidebar.get_by_role("slider", name=label).input_value()
+                    assert shown == value, f"{link}: {label} shows {shown}, not {value}"
+        finally:
+            context.close()
