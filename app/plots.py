@@ -175,7 +175,8 @@ def nll_distribution(test_nll: dict[str, np.ndarray], marks: dict[str, float], u
         .encode(
             x=alt.X("nll:Q", bin=alt.Bin(maxbins=50), title=label),
             y=alt.Y("count():Q", stack=None, title="test digits"),
-            color=alt.Color("model:N", title="Model", legend=alt.Legend(orient="bottom", labelLimit=0, columns=2)),
+            # one model a row: two long titles side by side do not fit a phone's width
+            color=alt.Color("model:N", title="Model", legend=alt.Legend(orient="bottom", labelLimit=0, columns=1)),
         )
     )
     lines = (
@@ -183,7 +184,7 @@ def nll_distribution(test_nll: dict[str, np.ndarray], marks: dict[str, float], u
         .mark_rule(strokeWidth=3, strokeDash=[6, 3])
         .encode(x="nll:Q", color=alt.Color("model:N"), tooltip=["model", alt.Tooltip("nll:Q", format=".1f")])
     )
-    return (bars + lines).properties(height=340)  # the height includes the legend below
+    return (bars + lines).properties(height=300 + 28 * len(test_nll))  # the height includes the legend below
 
 
 def pixel_distribution(prediction: dict, true_level: int, log_scale: bool = False):

@@ -114,7 +114,12 @@ for i, entry in enumerate(shown):
     charts.append(
         alt.layer(*layers)
         .resolve_scale(y="independent")
-        .properties(title=alt.TitleParams(entry.title, anchor="start", fontSize=13), height=130)
+        # room at the right for a tick label centred on the axis's end (it would hang past the chart's edge)
+        .properties(
+            title=alt.TitleParams(entry.title, anchor="start", fontSize=13),
+            height=130,
+            padding={"left": 5, "top": 5, "right": 18, "bottom": 5},
+        )
     )
 with right:  # one chart a model, each as wide as the column (a phone's too), the probes' legend under the last
     for i, chart in enumerate(charts):  # the element's height holds the title, the axes and the last one's legend

@@ -208,10 +208,6 @@ WATCH = """() => {
       app.getAttribute('data-test-script-state')]))
     .observe(app, {attributes: true, attributeFilter: ['data-test-connection-state', 'data-test-script-state']});
 }"""
-RAN = """() => {
-  const log = window.genlabLog, ran = log.findIndex(e => e[2] === 'running');
-  return ran >= 0 && log.slice(ran).some(e => e[2] === 'notRunning');
-}"""
 RENDERED_AGAIN = """() => {
   const log = window.genlabLog, lost = log.findIndex(e => e[1] !== 'CONNECTED');
   const ran = log.findIndex((e, i) => i > lost && e[2] === 'running');
@@ -230,10 +226,17 @@ def test_eight_sessions_through_nginx_keep_their_own_state_and_get_the_same_pict
     assert all(len(p) == 1 for p in by_seed.values()), "a seed gave different pictures in different sessions"
 
 
+# The Sample page's caption under a finished grid names its seed ("16 samples ... seed 7: ...").
+DREW_SEED = """seed => document.body.innerText.includes(`, seed ${seed}: `)
+  && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'"""
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="issue 18, open: in a clean checkout (CI) a session's seed change through nginx never starts a run within "
-    "120 s, while it passes in the working tree; not yet understood",
+    reason="issue 18: failed in some full-suite runs (a seed change through nginx seemed to start no run within "
+    "120 s). It waited for the page's script state to pass through 'running', read by a MutationObserver at callback "
+    "time: a run that starts and ends before the callback (or whose two states React renders at once) leaves no "
+    "'running' to see. It now waits for the caption of the new seed's pictures; non-strict until CI has passed it",
     strict=False,
 )
 def test_sessions_through_nginx_each_keep_a_seed_of_their_own_across_a_rerun(new_page, served):
@@ -241,12 +244,11 @@ def test_sessions_through_nginx_each_keep_a_seed_of_their_own_across_a_rerun(new
     # A rerun in each: every session picks a seed of its own, and keeps it.
     for i, s in enumerate(sessions):
         s.seed = 100 + i
-        s.page.evaluate(WATCH)
         box = s.page.get_by_label("Seed", exact=True)
         box.fill(str(s.seed))
         box.press("Enter")
     for s in sessions:
-        s.page.wait_for_function(RAN, timeout=120_000)
+        s.page.wait_for_function(DREW_SEED, arg=s.seed, timeout=120_000)
         settle(s.page)
     for s in sessions:
         shown(s)
