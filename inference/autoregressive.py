@@ -114,15 +114,8 @@ class Autoregressive(OnnxModel):
         """
         if method not in ("fast", "naive"):
             raise ValueError(f"method must be 'fast' or 'naive', got {method!r}")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
         H = W = self.image_size
-        uniforms = np.random.default_rng(seed).random((n, H, W))
-        if known_mask is None:
-            known_mask = np.zeros((n, H, W), bool)
-            known = np.zeros((n, H, W), np.float32)
-        known_mask = np.broadcast_to(np.asarray(known_mask, bool), (n, H, W))
-        known = np.broadcast_to(np.asarray(known, np.float32), (n, H, W))
+        uniforms, known, known_mask = self._draw_inputs(n, seed, temperature, known, known_mask)
         labels = self.class_labels(labels, n)
         out = np.zeros((n, H, W), np.float32)
 
@@ -146,6 +139,18 @@ class Autoregressive(OnnxModel):
         if not record_logits:
             return out
         return out, np.stack(used, 1).reshape(n, H, W, *used[0].shape[1:])  # (n, H, W) logits, or (n, H, W, P)
+
+    def _draw_inputs(self, n, seed, temperature, known, known_mask) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What every sampler draws with, whatever its order: one uniform per pixel from the seed (so a seed gives the
+        same images), and the pixels a completion keeps, (n, H, W) each (none kept when ``known_mask`` is None)."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        shape = (n, self.image_size, self.image_size)
+        uniforms = np.random.default_rng(seed).random(shape)
+        if known_mask is None:
+            known_mask, known = np.zeros(shape, bool), np.zeros(shape, np.float32)
+        known_mask = np.broadcast_to(np.asarray(known_mask, bool), shape)
+        return uniforms, np.broadcast_to(np.asarray(known, np.float32), shape), known_mask
 
     def outputs(self, x: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """Every pixel's conditional from one pass, pixels on axes 1 and 2: (N, H, W) logits here."""

@@ -158,15 +158,9 @@ class MultiscalePixelCNN(PixelCNNPP):
         (``method`` "fast"); ``on_step`` is called as each base row and each group is done."""
         if method != "fast":
             raise ValueError(f"the multi-scale model has one sampler, 'fast' ({self.sequential_steps} steps)")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
         self.class_labels(labels, n)
         H = self.image_size
-        uniforms = np.random.default_rng(seed).random((n, H, H))
-        if known_mask is None:
-            known_mask, known = np.zeros((n, H, H), bool), np.zeros((n, H, H), np.float32)
-        known_mask = np.broadcast_to(np.asarray(known_mask, bool), (n, H, H))
-        known = np.broadcast_to(np.asarray(known, np.float32), (n, H, H))
+        uniforms, known, known_mask = self._draw_inputs(n, seed, temperature, known, known_mask)
         out = np.zeros((n, H, H), np.float32)
         drawn = np.zeros((H, H), bool)
         used = np.zeros((n, H, H, 3 * self.mixtures), np.float32)
