@@ -43,23 +43,13 @@ Both directions are computed once per pixel: 784 steps and 28 row steps per imag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from training.layers import MaskedConv2d
 from training.models.base import Method, Network, bernoulli_log_prob
-
-
-@dataclass
-class DiagonalBiLSTMConfig:
-    image_size: int = 28
-    channels: int = 32  # h: LSTM hidden size and feature channels
-    layers: int = 2
-    first_kernel: int = 7
-    head_channels: int = 64
+from training.models.pixelrnn import PixelRNNConfig, lstm_cell
 
 
 def skew(x: torch.Tensor) -> torch.Tensor:
@@ -74,13 +64,6 @@ def unskew(s: torch.Tensor, width: int) -> torch.Tensor:
     B, C, H, _ = s.shape
     flat = F.pad(s.reshape(B, C, H * (width + H - 1)), (0, H))
     return flat.reshape(B, C, H, width + H)[..., :width]
-
-
-def lstm_cell_last(gates: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """gates (..., 4C) in the order o, f, i, g, and c (..., C) -> (h, c)."""
-    o, f, i, g = gates.chunk(4, dim=-1)
-    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
-    return torch.sigmoid(o) * torch.tanh(c), c
 
 
 class DiagonalBiLSTM(nn.Module):
@@ -123,7 +106,7 @@ class DiagonalBiLSTM(nn.Module):
         for k in range(W + H - 1):
             previous = torch.cat([F.pad(h, (0, 0, 1, 0))[:, :, :H], h], dim=-1)  # row i: h[i - 1], h[i]
             gates = torch.baddbmm(gates_in[k], previous.reshape(2, B * H, 2 * C), w)
-            h, c = lstm_cell_last(gates.reshape(2, B, H, 4 * C), c)
+            h, c = lstm_cell(gates.reshape(2, B, H, 4 * C), c, dim=-1)
             h, c = h * valid[k], c * valid[k]
             columns.append(h)
         states = torch.stack(columns, dim=-1)  # (2, B, H, C, W + H - 1)
@@ -133,9 +116,9 @@ class DiagonalBiLSTM(nn.Module):
 
 
 class PixelRNNDiagonal(nn.Module):
-    Config = DiagonalBiLSTMConfig
+    Config = PixelRNNConfig  # the Row LSTM's: channels, layers, the first kernel, the head
 
-    def __init__(self, config: DiagonalBiLSTMConfig):
+    def __init__(self, config: PixelRNNConfig):
         super().__init__()
         self.config = c = config
         self.input_conv = MaskedConv2d(1, c.channels, c.first_kernel, "A")
@@ -187,7 +170,7 @@ class PixelRNNDiagonal(nn.Module):
             inputs.append(a)
             w_is, b_is, w_above, w_left = lstm.weights(0)
             gates = F.linear(a, w_is, b_is) + F.linear(above_h[layer], w_above) + F.linear(left_h[layer], w_left)
-            h, c = lstm_cell_last(gates, left_c[layer])
+            h, c = lstm_cell(gates, left_c[layer])
             hs.append(h)
             cs.append(c)
             a = a + h + shifted[layer]
@@ -216,7 +199,7 @@ class PixelRNNDiagonal(nn.Module):
             h = c = inputs[layer].new_zeros(inputs[layer].shape[0], self.config.channels)
             row = [None] * W
             for j in reversed(range(W)):
-                h, c = lstm_cell_last(gates_in[:, j] + F.linear(h, w_right), c)
+                h, c = lstm_cell(gates_in[:, j] + F.linear(h, w_right), c)
                 row[j] = h
             rows.append(torch.stack(row, dim=1))
         return torch.cat(rows, dim=2)

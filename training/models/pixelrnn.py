@@ -39,6 +39,13 @@ class PixelRNNConfig:
     head_channels: int = 64
 
 
+def lstm_cell(gates: torch.Tensor, c_prev: torch.Tensor, dim: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """The LSTM update: ``gates`` hold o, f, i, g in turn along ``dim`` (4C there, c_prev C) -> (h, c)."""
+    o, f, i, g = gates.chunk(4, dim=dim)
+    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
 class RowLSTM(nn.Module):
     """(B, C, H, W) -> (B, C, H, W), row by row; the output at (i, j) sees inputs at (i', j') with
     i' < i (a triangle above) or i' = i, j' <= j."""
@@ -50,9 +57,7 @@ class RowLSTM(nn.Module):
         self.state_to_state = nn.Conv2d(channels, 4 * channels, (1, 3), bias=False)  # j-1, j, j+1
 
     def cell(self, gates: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        o, f, i, g = gates.chunk(4, dim=1)
-        c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
-        return torch.sigmoid(o) * torch.tanh(c), c
+        return lstm_cell(gates, c_prev, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, C, H, W = x.shape
