@@ -40,6 +40,32 @@ def show_result(images: np.ndarray, seconds: float, what: str) -> None:
     )
 
 
+def draw_in_steps(sample, first: str, show: bool, what: str) -> float:
+    """Run ``sample(report)`` under a progress bar, then show its result (:func:`show_result`, saying ``what``) where
+    its steps were shown. The sampler calls report(fraction, text, preview) as it goes, preview() giving the images
+    so far, shown when ``show``; the time spent showing them is kept out of the time reported."""
+    placeholder = st.empty()
+    progress = st.progress(0.0, text=first)
+    spent_showing = 0.0
+
+    def report(fraction: float, text: str, preview) -> None:
+        nonlocal spent_showing
+        start = time.perf_counter()
+        progress.progress(fraction, text=text)
+        if show:
+            with placeholder.container():
+                display.show_digits(preview(), cols=cols, scale=4)
+        spent_showing += time.perf_counter() - start
+
+    start = time.perf_counter()
+    samples = sample(report)
+    seconds = time.perf_counter() - start - spent_showing
+    progress.empty()
+    with placeholder.container():
+        show_result(samples, seconds, what)
+    return seconds
+
+
 if can.pixel_order == "multiscale":  # coarse to fine: the levels, and how few steps they take, are worth showing
     show_levels = st.sidebar.toggle("Show the levels", value=True, key="show_levels")
     st.caption(
@@ -48,24 +74,15 @@ if can.pixel_order == "multiscale":  # coarse to fine: the levels, and how few s
         f"{model.sequential_steps} sequential steps instead of 784. The price is that pixels of one group cannot "
         "depend on each other, so its likelihood is worse than a raster-order model's (Compare)."
     )
-    placeholder = st.empty()
-    progress = st.progress(0.0, text="The 7 x 7 base")
-    spent_showing = {"seconds": 0.0}
-
-    def on_step(what: str, done: int, total: int, preview: np.ndarray) -> None:
-        start = time.perf_counter()
-        progress.progress(done / total, text=what)
-        if show_levels:
-            with placeholder.container():
-                display.show_digits(preview, cols=cols, scale=4)
-        spent_showing["seconds"] += time.perf_counter() - start
-
-    start = time.perf_counter()
-    samples = model.sample(n, seed, temperature=temperature, on_step=on_step)
-    seconds = time.perf_counter() - start - spent_showing["seconds"]
-    progress.empty()
-    with placeholder.container():
-        show_result(samples, seconds, f"coarse to fine, {model.sequential_steps} sequential steps")
+    draw_in_steps(
+        lambda report: model.sample(
+            n, seed, temperature=temperature,
+            on_step=lambda what, done, total, preview: report(done / total, what, lambda: preview),
+        ),
+        "The 7 x 7 base",
+        show_levels,
+        f"coarse to fine, {model.sequential_steps} sequential steps",
+    )  # fmt: skip
 elif can.can_complete:  # pixel by pixel: the sampler, and the raster order, are worth showing
     eight_bit = can.image_kind != "binary"
     method = st.sidebar.radio(
@@ -111,24 +128,15 @@ elif can.can_complete:  # pixel by pixel: the sampler, and the raster order, are
                 icon=":material/timer:",
             )
             st.stop()
-    placeholder = st.empty()
-    progress = st.progress(0.0, text="Row 0 of 28")
-    spent_showing = {"seconds": 0.0}  # display time, kept out of the sampler's time
-
-    def on_row(row: int, images: np.ndarray) -> None:
-        start = time.perf_counter()
-        progress.progress((row + 1) / 28, text=f"Row {row + 1} of 28")
-        if show_order:
-            with placeholder.container():
-                display.show_digits(in_progress(images, row), cols=cols, scale=4)
-        spent_showing["seconds"] += time.perf_counter() - start
-
-    start = time.perf_counter()
-    samples = model.sample(n, seed, temperature=temperature, labels=labels, method=method, on_row=on_row)
-    seconds = time.perf_counter() - start - spent_showing["seconds"]
-    progress.empty()
-    with placeholder.container():
-        show_result(samples, seconds, f"{method} sampler, 784 steps")
+    seconds = draw_in_steps(
+        lambda report: model.sample(
+            n, seed, temperature=temperature, labels=labels, method=method,
+            on_row=lambda row, images: report((row + 1) / 28, f"Row {row + 1} of 28", lambda: in_progress(images, row)),
+        ),
+        "Row 0 of 28",
+        show_order,
+        f"{method} sampler, 784 steps",
+    )  # fmt: skip
     times = st.session_state.setdefault("sampler_seconds", {})
     times[(model.name, n, method)] = seconds
     other = "naive" if method == "fast" else "fast"
