@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from inference import density, features, ganlab
+from inference import density, density_maps, features, ganlab
 from inference.base import Capabilities, OnnxModel
 from inference.cards import CardError, DensityCard, FeaturesCard
 from inference.data import TestDigits, load_test_digits
 from inference.metrics import nll_nats
 from inference.registry import ModelEntry, exported_dir, load_model, scan
+from inference.toy import TOYS
 
 Where = Callable[[Capabilities], bool]
 
@@ -149,19 +150,62 @@ def density_card() -> tuple[DensityCard | None, str | None]:
     return _density_card(folder())
 
 
-@st.cache_resource(show_spinner="Loading the density models...", max_entries=16)
-def _toy_models(dataset: str, folder: str):
+def _lab_card(folder: str):
+    try:
+        return ganlab.load_lab_card(Path(folder))
+    except CardError:
+        return None  # no lab: no GAN on the density page (the GAN lab page says why)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _toy_networks(dataset: str, folder: str):
     card, problem = _density_card(folder)
     if card is None:
         return {}, [problem or "run `python -m training density`"]
-    runs, _ = _lab(folder)
-    lab_card = ganlab.load_lab_card(Path(folder)) if runs else None
-    return density.load_trained(dataset, card, lab_card, Path(folder))
+    return density.check_trained(dataset, card, _lab_card(folder), Path(folder))
 
 
-def toy_models(dataset: str):
-    """The trained models for a 2-D toy set, {kind: model}, and why any failed to load."""
-    return _toy_models(dataset, folder())
+def toy_networks(dataset: str) -> tuple[dict, list[str]]:
+    """The shipped models of a 2-D toy set whose files are usable, {kind: {role: NetworkSpec}}, and why any are
+    not; checked, not loaded (:func:`toy_model` loads one)."""
+    return _toy_networks(dataset, folder())
+
+
+@st.cache_resource(show_spinner="Loading the density model...", max_entries=32)
+def _toy_model(dataset: str, kind: str, folder: str):
+    card, _ = _density_card(folder)
+    return density.load_one(dataset, kind, card, _lab_card(folder), Path(folder))
+
+
+def toy_model(dataset: str, kind: str):
+    """One trained model of a 2-D toy set, loaded once per process (ModelFileError if it cannot be)."""
+    return _toy_model(dataset, kind, folder())
+
+
+@st.cache_resource(show_spinner=False)
+def _stored_maps(folder: str) -> dict:
+    return density_maps.read(Path(folder) / density_maps.FILE)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _live_map(dataset: str, kind: str, folder: str) -> density_maps.DensityMap:
+    if kind == density_maps.TRUE:
+        return density_maps.true_map(TOYS[dataset])
+    return density_maps.model_map(kind, _toy_model(dataset, kind, folder))
+
+
+def density_map(dataset: str, kind: str) -> density_maps.DensityMap:
+    """A 2-D toy set's map under one model (or ``density_maps.TRUE``): the one export stored, if it came from the
+    shipped files as they are now; else computed here, once per process (seconds, for a flow or a kernel
+    estimate of 2,000 samples)."""
+    if kind == density_maps.TRUE:
+        expected = density_maps.true_source(TOYS[dataset])
+    else:
+        expected = density_maps.source(toy_networks(dataset)[0][kind])
+    stored = _stored_maps(folder()).get((dataset, kind))
+    if stored is not None and stored[1] == expected:
+        return stored[0]
+    return _live_map(dataset, kind, folder())
 
 
 @st.cache_resource(show_spinner="Loading the trained flow...", max_entries=16)

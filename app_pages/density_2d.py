@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import display, models, plots
-from inference import density
+from app import display, models, raster
+from inference.density_maps import CELLS, FLOOR, TRUE
 from inference.toy import TOYS
 
 display.header(
@@ -24,37 +24,19 @@ TAXONOMY = {
     "gan": ("GAN", "none: KDE of 2,000 of its samples"),
     "diffusion": ("Diffusion", "none: KDE of 2,000 of its samples"),
 }
-CELLS = 200
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def heat(dataset: str, kind: str, folder: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The model's log p(x) on the grid, and 500 of its samples; cached per process."""
-    trained, _ = models.toy_models(dataset)
-    model = trained[kind]
-    samples = model.sample(2000, seed=0)
-    if kind in ("gan", "diffusion"):
-        bw = density.scott_bandwidth(samples)
-        ticks, values = density.grid_log_density(lambda x: density.kde_log_density(samples, x, bw), CELLS)
-    elif kind == "vae":
-        ticks, values = density.grid_log_density(lambda x: model.log_prob(x, k=16), CELLS // 2)
-    else:
-        ticks, values = density.grid_log_density(model.log_prob, CELLS)
-    return ticks, values, samples[:500]
 
 
 @st.cache_data(show_spinner="Running the reverse process...", max_entries=16)
 def trajectories(dataset: str, folder: str) -> np.ndarray:
     """12 points from noise to data, every step of the toy diffusion model's deterministic (DDIM) reverse process."""
-    trained, _ = models.toy_models(dataset)
-    return trained["diffusion"].trajectories(12, seed=1, method="ddim")
+    return models.toy_model(dataset, "diffusion").trajectories(12, seed=1, method="ddim")
 
 
 source = st.sidebar.selectbox("Data", list(TOYS), format_func=lambda s: TOYS[s].title, key="d2_data")
 show_samples = st.sidebar.toggle("Overlay model samples", value=True, key="d2_samples")
 
 toy = TOYS[source]
-trained, problems = models.toy_models(source)
+trained, problems = models.toy_networks(source)  # checked, not loaded: the maps were stored at export
 for p in problems:
     st.sidebar.warning(f"Unavailable: {p}", icon=":material/warning:")
 display.require(list(trained), "density model for this set", "python -m training density")
@@ -64,21 +46,16 @@ entry = card.datasets_2d.get(source) if card else None
 
 kinds = [k for k in TAXONOMY if k in trained]
 columns = st.columns(3)
-with display.timed("Computing the density maps..."):
-    ticks_true, true_values = density.grid_log_density(toy.log_density, CELLS)
+with display.timed("Computing the density maps..."):  # stored at export; computed here only if a model changed
     with columns[0]:
-        fig = plots.density_map(ticks_true, true_values, "True density", points=data_points)
-        plots.show(fig)
+        raster.show(raster.density_map(models.density_map(source, TRUE), "True density", points=data_points))
     for i, kind in enumerate(kinds, start=1):
-        ticks, values, samples = heat(source, kind, models.folder())
         title, how = TAXONOMY[kind]
+        m = models.density_map(source, kind)
         with columns[i % 3]:
-            fig = plots.density_map(
-                ticks, values, f"{title}\n{how}", points=None, samples=samples if show_samples else None
-            )
-            plots.show(fig)
+            raster.show(raster.density_map(m, f"{title}\n{how}", samples=m.samples if show_samples else None))
 st.caption(
-    "Maps show log p(x) in nats, clipped 10 nats below each map's maximum, over [-4, 4]² "
+    f"Maps show log p(x) in nats, clipped {FLOOR:.0f} nats below each map's maximum, over [-4, 4]² "
     f"({CELLS} x {CELLS} cells; the VAE's {CELLS // 2} x {CELLS // 2}); white dots: data; red dots: the model's own samples."
 )
 
@@ -114,7 +91,7 @@ st.caption(
 
 if "diffusion" in trained:
     st.subheader("Diffusion on this set: the score, and points carried from noise to data")
-    diffusion = trained["diffusion"]
+    diffusion = models.toy_model(source, "diffusion")
     T = int(diffusion.entry.config["timesteps"])
     level = int(
         st.slider("Noise level: step t", 1, T, T // 5, key="d2_noise", help=f"1 is almost the data, {T} is noise.")
@@ -133,8 +110,9 @@ if "diffusion" in trained:
         }
     )
     path = trajectories(source, models.folder())
+    steps, points = np.meshgrid(np.arange(path.shape[0]), np.arange(path.shape[1]), indexing="ij")
     lines = pd.DataFrame(
-        [{"x": p[0], "y": p[1], "point": j, "step": s} for s, frame in enumerate(path) for j, p in enumerate(frame)]
+        {"x": path[..., 0].ravel(), "y": path[..., 1].ravel(), "point": points.ravel(), "step": steps.ravel()}
     )
     scale = alt.Scale(domain=[-4, 4])
     x = alt.X("x:Q", scale=scale, title="x₁ (data units)")

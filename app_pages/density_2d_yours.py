@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import display, plots
-from inference import density
+from app import display, raster
+from inference import density, density_maps
 from inference.toy import TOYS
 
 display.header(
@@ -42,10 +42,8 @@ with display.timed("Fitting EM and a KDE to your points..."):
     cols = st.columns(len(fits))
     rows = []
     for col, (name, fn) in zip(cols, fits.items(), strict=True):
-        ticks, values = density.grid_log_density(fn, 120, extent)
-        with col:
-            fig = plots.density_map(ticks, values, name, points=train)
-            plots.show(fig)
+        _, values = density.grid_log_density(fn, 120, extent)
+        raster.show(raster.density_map(density_maps.leveled(values, extent=extent), name, points=train), where=col)
         rows.append({"Model": name, "Held-out log-likelihood (nats per point)": float(np.mean(fn(held)))})
 st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
     "Held-out log-likelihood (nats per point)": st.column_config.NumberColumn(format="%.3f"),

@@ -18,7 +18,7 @@ import numpy as np
 from inference.cards import DensityCard, GanLabCard, NetworkSpec, ToyModel, load_study_card
 from inference.numeric import LOG_2PI, diagonal_gaussian_log_prob, kmeans_plus_plus, log_mean_exp, logsumexp
 from inference.registry import exported_dir
-from inference.runtime import ModelFileError, load_network
+from inference.runtime import ModelFileError, check_file, load_network
 from inference.toy import log_sum_gaussians
 
 
@@ -247,6 +247,7 @@ class GeneratorSamples:
     kind = "gan"
 
     def __init__(self, spec: NetworkSpec, folder: Path | None = None):
+        self.spec = spec
         self.network = load_network(Path(folder) if folder is not None else exported_dir(), spec, role="generator")
         self.z_dim = int(spec.inputs[0].shape[1])
 
@@ -255,21 +256,46 @@ class GeneratorSamples:
         return self.network(z)["x"]
 
 
+def trained_networks(dataset: str, card: DensityCard, lab_card: GanLabCard | None) -> dict[str, dict[str, NetworkSpec]]:
+    """The networks of the shipped models for a 2-D toy set, {kind: {role: spec}}, as their cards list them."""
+    entry = card.datasets_2d.get(dataset)
+    networks = {kind: dict(info.networks) for kind, info in (entry.models if entry else {}).items()}
+    for run in lab_card.runs if lab_card else ():
+        if run.dataset == dataset and run.setting == "stable" and run.generator is not None:
+            networks["gan"] = {"generator": run.generator}
+    return networks
+
+
+def check_trained(dataset: str, card: DensityCard, lab_card: GanLabCard | None, folder: Path | None = None):
+    """The shipped models for a 2-D toy set whose files are there and match their cards, {kind: {role: spec}},
+    and messages for those that do not; without loading them (a sha256 each, no onnxruntime session)."""
+    folder = Path(folder) if folder is not None else exported_dir()
+    usable, problems = {}, []
+    for kind, networks in trained_networks(dataset, card, lab_card).items():
+        try:
+            for role, spec in networks.items():
+                check_file(folder / spec.file, spec.sha256, role)
+            usable[kind] = networks
+        except ModelFileError as err:
+            problems.append(f"{kind}: {err}")
+    return usable, problems
+
+
+def load_one(dataset: str, kind: str, card: DensityCard, lab_card: GanLabCard | None, folder: Path | None = None):
+    """One shipped model of a 2-D toy set (ModelFileError if its files cannot be used, KeyError if there is none)."""
+    if kind == "gan":
+        return GeneratorSamples(trained_networks(dataset, card, lab_card)["gan"]["generator"], folder)
+    return TrainedDensity(kind, card.datasets_2d[dataset].models[kind], folder)
+
+
 def load_trained(dataset: str, card: DensityCard, lab_card: GanLabCard | None, folder: Path | None = None):
     """The shipped models for a 2-D toy set: {kind: model}, and messages for those that fail to load."""
     models, problems = {}, []
-    entry = card.datasets_2d.get(dataset)
-    for kind, info in (entry.models if entry else {}).items():
+    for kind in trained_networks(dataset, card, lab_card):
         try:
-            models[kind] = TrainedDensity(kind, info, folder)
+            models[kind] = load_one(dataset, kind, card, lab_card, folder)
         except ModelFileError as err:
             problems.append(f"{kind}: {err}")
-    for run in lab_card.runs if lab_card else ():
-        if run.dataset == dataset and run.setting == "stable" and run.generator is not None:
-            try:
-                models["gan"] = GeneratorSamples(run.generator, folder)
-            except ModelFileError as err:
-                problems.append(f"gan: {err}")
     return models, problems
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m training {list,train,export,evaluate,data,ganlab,features,density,report,all}``.
+"""Command line: ``python -m training {list,train,export,evaluate,data,ganlab,features,density,density-maps,report,all}``.
 
 python -m training train vae --epochs 200 --seed 0
 python -m training export vae
@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets-1d", nargs="*", default=None, help="1-D sets (default: all; none: no 1-D)")
     p.add_argument("--kinds", nargs="+", default=None, help="2-D models to (re)train (default: all)")
 
+    p = sub.add_parser("density-maps", help="recompute the Density in 2-D page's maps from the exported models")
+    add_dirs(p)
+
     p = sub.add_parser("report", help="the README's table of shipped models and their training time, from the cards")
     p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
     p.add_argument("--readme", type=Path, default=None, help="also write it between this file's report markers")
@@ -104,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_protocol(p)
     add_dirs(p)
     return parser
+
+
+def _write_density_maps(export_dir: Path) -> None:
+    from training.studies.density import write_density_maps
+
+    t = time.perf_counter()
+    path = write_density_maps(export_dir)
+    print(f"wrote {path} in {time.perf_counter() - t:.1f} s" if path else "no density study: no 2-D maps written")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.export_dir, args.checkpoint_dir, args.steps, args.datasets, args.datasets_1d, args.seed, args.kinds
             )
             print(f"wrote {card}")
+            _write_density_maps(args.export_dir)
+        elif args.command == "density-maps":
+            _write_density_maps(args.export_dir)
         elif args.command == "report":
             from training.report import report, write_readme
 
@@ -157,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 
             card = export_lab(args.export_dir, seed=args.seed, steps=args.steps, checkpoint_dir=args.checkpoint_dir)
             print(f"wrote {card}")
+            _write_density_maps(args.export_dir)  # the 2-D maps include the lab's generators
         elif args.command == "all":
             start = time.perf_counter()
             print(f"wrote {export_demo_data(args.export_dir)}")
@@ -174,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             from training.studies.density import run_density
 
             print(f"wrote {run_density(args.export_dir, args.checkpoint_dir, seed=args.seed)}")
+            _write_density_maps(args.export_dir)
             print(f"all models retrained and exported in {time.perf_counter() - start:.0f} s")
     except (DataError, FileNotFoundError, KeyError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -213,3 +213,25 @@ def _fit_fixed(model: torch.nn.Module, data: np.ndarray, steps: int, seed: int) 
     model.eval()
     if not math.isfinite(loss.item()):
         raise RuntimeError("the 1-D flow diverged")
+
+
+def write_density_maps(export_dir: Path) -> Path | None:
+    """Compute every 2-D map the Density in 2-D page shows from the exported models (toy densities and the GAN
+    lab's generators) and store them in exported/density/maps_2d.npz; None if the density study is not there.
+    Through the app's own code (inference/), so the page's live fallback draws the same maps."""
+    from inference import density_maps
+    from inference.density import load_density_card, load_trained
+    from inference.ganlab import load_lab_card
+
+    export_dir = Path(export_dir)
+    card = load_density_card(export_dir)
+    if card is None:
+        return None
+    lab_card = load_lab_card(export_dir) if (export_dir / "ganlab.json").is_file() else None
+    trained = {}
+    for dataset in card.datasets_2d:
+        models, problems = load_trained(dataset, card, lab_card, export_dir)
+        if problems:
+            raise RuntimeError(f"cannot load the models of {dataset}: {'; '.join(problems)}")
+        trained[dataset] = models
+    return density_maps.write(export_dir / density_maps.FILE, density_maps.compute_all(TOYS, trained))
