@@ -16,7 +16,10 @@ BACKGROUND = "#10131A"
 FOREGROUND = "#E8EAF0"
 FONT_PX = 13.0  # figure text as large on screen as the page's captions, whatever the figure's size
 MIN_FONT_PX = 11.0  # text drawn smaller than the base size (tick labels, a colour bar's) never below this
-HIDPI = 2  # pixels rendered per displayed pixel, so text and lines stay sharp on high-density screens
+# Pixels drawn per pixel shown. Not 2 for high-density screens: st.image shrinks any picture wider than the width
+# it is shown at (bilinear) and encodes it again, so twice the pixels cost drawing, encoding, decoding and resizing
+# time (~10 ms a picture) and the browser got the shrunk picture anyway (tests/test_plots.py).
+HIDPI = 1
 
 
 def _fit_text(fig, width: int, font_px: float, tight: bool) -> None:
@@ -127,37 +130,6 @@ def latent_manifold(model, mu: np.ndarray, labels: np.ndarray, span: float = 3.0
     if outside and dots:
         ax.set_title(f"{outside} of {len(mu)} test codes fall outside the grid", fontsize=9, color=FOREGROUND)
     fig.tight_layout()
-    return fig
-
-
-def nll_heatmap(nll_map: np.ndarray, title: str, vmax: float | None = None, map_px: int = 168):
-    """Per-pixel -log p(x_i | x_<i) as a heat map ``map_px`` wide (the input digit's size on the page), with a
-    colour bar in nats. The layout is fixed in pixels (at 100 dpi), so tiles of different titles line up side
-    by side: show it at its own size, ``show(fig, tight=False)``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    title_px, bar_px, gap_px, labels_px, margin_px = 60, 12, 8, 62, 4  # title: up to 3 lines
-    width = margin_px + map_px + gap_px + bar_px + labels_px
-    height = title_px + map_px + margin_px
-    fig = plt.figure(figsize=(width / 100, height / 100), dpi=100)
-    fig.patch.set_facecolor(BACKGROUND)
-
-    def box(left: float, w: float) -> list[float]:
-        return [left / width, margin_px / height, w / width, map_px / height]
-
-    ax = fig.add_axes(box(margin_px, map_px))
-    cax = fig.add_axes(box(margin_px + map_px + gap_px, bar_px))
-    _dark(fig, ax)
-    im = ax.imshow(nll_map, cmap="magma", interpolation="nearest", vmin=0, vmax=vmax)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    fig.text(margin_px / width, 1 - 4 / height, title, color=FOREGROUND, va="top", ha="left", linespacing=1.3)
-    bar = fig.colorbar(im, cax=cax)
-    bar.set_label("nats per pixel", color=FOREGROUND)
-    bar.ax.tick_params(colors=FOREGROUND, labelsize=9)
     return fig
 
 
@@ -340,33 +312,3 @@ def gan_lab_frames(
         pictures.append(buf.getvalue())
     plt.close(fig)
     return pictures
-
-
-def density_map(ticks: np.ndarray, log_p: np.ndarray, title: str, points=None, samples=None, floor: float = 10.0):
-    """log p(x) on a grid as a heat map (clipped to [max - floor, max]), with data and model samples."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(3.6, 3.3), dpi=100)
-    _dark(fig, ax)
-    finite = log_p[np.isfinite(log_p)]
-    top = float(finite.max()) if finite.size else 0.0
-    shown = np.clip(np.nan_to_num(log_p, nan=top - floor, neginf=top - floor), top - floor, top)
-    e = float(ticks[-1])
-    im = ax.imshow(shown, origin="lower", extent=(-e, e, -e, e), cmap="viridis", interpolation="nearest")
-    if points is not None:
-        ax.scatter(points[:, 0], points[:, 1], s=1.5, color="white", alpha=0.35, label="data")
-    if samples is not None:
-        ax.scatter(samples[:, 0], samples[:, 1], s=1.5, color="#FF4B4B", alpha=0.6, label="model samples")
-    ax.set_xlim(-e, e)
-    ax.set_ylim(-e, e)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x₁", fontsize=8)
-    ax.set_ylabel("x₂", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.set_title(title, color=FOREGROUND, fontsize=9)
-    _colorbar(fig, ax, im, "log p(x) (nats)")
-    fig.tight_layout()
-    return fig

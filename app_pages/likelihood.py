@@ -5,7 +5,7 @@ import textwrap
 import numpy as np
 import streamlit as st
 
-from app import display, models, plots, widgets
+from app import display, models, plots, raster, widgets
 from inference.numeric import bits_per_dim
 
 display.header(
@@ -55,8 +55,10 @@ for col, (name, (nll_map, given)) in zip(st.columns(max(len(maps), 1)), maps.ite
     total = marks[model.title]
     with col:
         title = f"{model.title}, {given}" if given else model.title
-        fig = plots.nll_heatmap(nll_map, textwrap.fill(title, 30), vmax=vmax, map_px=28 * INPUT_SCALE)
-        plots.show(fig, tight=False)
+        png = raster.heatmap(
+            nll_map, 0.0, vmax, "magma", textwrap.fill(title, 30), "nats per pixel", 28 * INPUT_SCALE, title_lines=3
+        )
+        raster.show(png)
         st.metric(
             "-log p(x)",
             f"{total:.1f} nats",
