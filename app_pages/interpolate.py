@@ -14,6 +14,19 @@ display.header(
     "path starts and ends on the very digits.",
 )
 
+MANIFOLD_PX = 825  # the manifold figure's width on the page
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def manifold_png(name: str, span: float, dots: bool, folder: str) -> bytes:
+    """The manifold figure, drawn once per model, extent and process: it depends on nothing a visitor sets, so
+    a new path or seed above never redraws it."""
+    model, digits = models.load(name), models.test_digits()
+    codes = model.encode(digits.gray(np.arange(len(digits))))
+    fig = plots.latent_manifold(model, codes, digits.labels, span=span, cells=20, dots=dots)
+    return plots.figure_png(fig, MANIFOLD_PX)
+
+
 digits = widgets.test_digits()
 st.sidebar.subheader("Endpoints")
 # a link that carries a seed (/interpolate?seed=4) opens the random codes: the only endpoints a seed sets
@@ -96,6 +109,5 @@ left, right = st.columns([3, 1])
 span = left.slider("Extent of the grid (prior standard deviations)", 1.0, 4.0, 3.0, step=0.5, key="span")
 dots = right.toggle("Test codes", value=True, key="manifold_dots", help="Show the encoded test digits as dots")
 with display.timed("Decoding the manifold..."):
-    codes = model.encode(digits.gray(np.arange(len(digits))))
-    fig = plots.latent_manifold(model, codes, digits.labels, span=span, cells=20, dots=dots)
-plots.show(fig)
+    png = manifold_png(manifold.name, span, dots, models.folder())
+st.image(png, width=MANIFOLD_PX)
