@@ -224,13 +224,15 @@ REAL_COLOR, FAKE_COLOR, MESH_COLOR = "#2ECC71", "#FF4B4B", "#9ad1ff"
 
 def _gan_lab_figure(frame: dict, title: str, extent: float, show_mesh: bool, show_heat: bool):
     """The figure of one snapshot, and the artists that change from one snapshot to the next."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    fig, ax = plt.subplots(figsize=(4.6, 4.6), dpi=100)
+    # Outside pyplot: the page keeps this figure across reruns (GanLabFrames), and pyplot resets the canvas of a
+    # figure it lets go of (a closed one, or any when "all" are closed), which would take its blitting with it.
+    fig = Figure(figsize=(4.6, 4.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     _dark(fig, ax)
     moving: dict = {"heat": None, "rows": [], "cols": []}
     if show_heat:
@@ -270,27 +272,47 @@ def gan_lab_frame(frame: dict, title: str, extent: float = 4.0, show_mesh: bool 
     return _gan_lab_figure(frame, title, extent, show_mesh, show_heat)[0]
 
 
-def gan_lab_frames(
-    frames: list[dict], titles: list[str], width: int, extent: float = 4.0, show_mesh: bool = True,
-    show_heat: bool = True,
-) -> list[bytes]:  # fmt: skip
-    """Every snapshot of a run as JPEG bytes for showing ``width`` px wide, for scrubbing and playing.
+class GanLabFrames:
+    """The snapshots of a run as JPEG bytes for showing ``width`` px wide, each drawn the first time it is asked
+    for (``frames[i]``), so a first visit draws the one snapshot it shows, not all of them.
 
-    The axes, labels, colour bar and legend are the same in every frame: they are laid out and drawn once
-    and kept as a background; each frame redraws only what moves on it (about 20x faster than a figure per
-    frame, which spends its time laying out text)."""
-    import matplotlib.pyplot as plt
+    The axes, labels, colour bar and legend are the same in every frame: they are laid out and drawn once and kept
+    as a background; each frame redraws only what moves on it (about 20x faster than a figure per frame, which
+    spends its time laying out text). One figure serves every session: drawing holds a lock."""
 
-    fig, ax, moving = _gan_lab_figure(frames[0], titles[0], extent, show_mesh, show_heat)
-    _fit_text(fig, width, FONT_PX, tight=True)
-    fig.set_dpi(HIDPI * width / fig.get_figwidth())
-    artists = [a for a in (moving["heat"], *moving["rows"], *moving["cols"], moving["real"], moving["fake"]) if a]
-    for a in (*artists, moving["title"]):
-        a.set_animated(True)
-    fig.canvas.draw()
-    background = fig.canvas.copy_from_bbox(fig.bbox)
-    pictures = []
-    for frame, title in zip(frames, titles, strict=True):
+    def __init__(
+        self, frame_at, titles: list[str], width: int, extent: float = 4.0, show_mesh: bool = True,
+        show_heat: bool = True,
+    ) -> None:  # fmt: skip
+        import threading
+
+        self._frame_at, self._titles = frame_at, list(titles)
+        self._pictures: list[bytes | None] = [None] * len(self._titles)
+        self._lock = threading.Lock()
+        fig, ax, moving = _gan_lab_figure(frame_at(0), self._titles[0], extent, show_mesh, show_heat)
+        _fit_text(fig, width, FONT_PX, tight=True)
+        fig.set_dpi(HIDPI * width / fig.get_figwidth())
+        self._artists = [
+            a for a in (moving["heat"], *moving["rows"], *moving["cols"], moving["real"], moving["fake"]) if a
+        ]
+        for a in (*self._artists, moving["title"]):
+            a.set_animated(True)
+        fig.canvas.draw()
+        self._background = fig.canvas.copy_from_bbox(fig.bbox)
+        self._fig, self._ax, self._moving = fig, ax, moving
+
+    def __len__(self) -> int:
+        return len(self._pictures)
+
+    def __getitem__(self, i: int) -> bytes:
+        picture = self._pictures[i]
+        if picture is None:
+            with self._lock:
+                picture = self._pictures[i] = self._pictures[i] or self._draw(i)
+        return picture
+
+    def _draw(self, i: int) -> bytes:
+        frame, moving, fig = self._frame_at(i), self._moving, self._fig
         if moving["heat"] is not None:
             moving["heat"].set_data(frame["d_grid"])
         mesh = frame["g_mesh"]
@@ -298,17 +320,24 @@ def gan_lab_frames(
             row.set_data(mesh[k, :, 0], mesh[k, :, 1])
             col.set_data(mesh[:, k, 0], mesh[:, k, 1])
         moving["fake"].set_offsets(frame["fake"])
-        moving["title"].set_text(title)
-        fig.canvas.restore_region(background)
-        for a in artists:
-            ax.draw_artist(a)
+        moving["title"].set_text(self._titles[i])
+        fig.canvas.restore_region(self._background)
+        for a in self._artists:
+            self._ax.draw_artist(a)
         fig.draw_artist(moving["title"])
         w, h = fig.canvas.get_width_height(physical=True)
         picture = Image.frombuffer("RGBA", (w, h), fig.canvas.buffer_rgba()).convert("RGB")
         buf = io.BytesIO()
-        # JPEG: a tenth of PNG's encoding time and half its size for this smooth heat map; drawn at twice the
-        # shown size, its ringing at the edges of text is out of sight.
+        # JPEG: a tenth of PNG's encoding time and half its size for this smooth heat map; at quality 90 its
+        # ringing at the edges of text is slight.
         picture.save(buf, format="JPEG", quality=90)
-        pictures.append(buf.getvalue())
-    plt.close(fig)
-    return pictures
+        return buf.getvalue()
+
+
+def gan_lab_frames(
+    frames: list[dict], titles: list[str], width: int, extent: float = 4.0, show_mesh: bool = True,
+    show_heat: bool = True,
+) -> list[bytes]:  # fmt: skip
+    """Every snapshot of a run as JPEG bytes for showing ``width`` px wide (:class:`GanLabFrames`, all drawn)."""
+    drawer = GanLabFrames(frames.__getitem__, titles, width, extent, show_mesh, show_heat)
+    return [drawer[i] for i in range(len(drawer))]

@@ -26,14 +26,13 @@ FRAME_PX = 460  # each snapshot's width on the page (two side by side)
 FPS = 12  # snapshots per second when playing
 
 
-@st.cache_data(show_spinner="Drawing the training snapshots (once; then scrubbing and playing are instant)...",
-               max_entries=16)  # fmt: skip
-def snapshots(folder: str, dataset: str, setting: str, show_mesh: bool, show_heat: bool) -> list[bytes]:
-    """Every snapshot of one run as a picture, drawn once per server and shared by every session."""
+@st.cache_resource(show_spinner=False, max_entries=8)
+def snapshots(folder: str, dataset: str, setting: str, show_mesh: bool, show_heat: bool) -> plots.GanLabFrames:
+    """The snapshots of one run as pictures, each drawn the first time any session shows it (the axes once for
+    all: ~20 ms a snapshot after that), and kept for every session of this server."""
     run = next(r for r in models.lab()[0] if r.dataset == dataset and r.setting == setting)
-    frames = [run.frame(i) for i in range(len(run.steps))]
-    titles = [f"{setting}: step {f['step']:,}" for f in frames]
-    return plots.gan_lab_frames(frames, titles, FRAME_PX, show_mesh=show_mesh, show_heat=show_heat)
+    titles = [f"{setting}: step {int(s):,}" for s in run.steps]
+    return plots.GanLabFrames(run.frame, titles, FRAME_PX, show_mesh=show_mesh, show_heat=show_heat)
 
 
 runs, problems = models.lab()
@@ -78,7 +77,7 @@ def start_playing() -> None:
         st.session_state["lab_frame"] = steps[0]
 
 
-# Play: this run shows every snapshot in turn at FPS, all drawn beforehand (snapshots), so the pace holds.
+# Play: this run shows every snapshot in turn at FPS (each drawn in ~20 ms the first time: the pace holds).
 # Streamlit keeps a widget from the last run on screen, faded, until this run draws it again: so the slider
 # and the Play button are drawn first (disabled), then a copy of the slider that moves replaces the slider
 # in place. When the run ends the step reached is handed to the next run (a widget's value cannot be set

@@ -103,3 +103,17 @@ def test_gan_lab_frames_match_frames_drawn_whole():
         assert a.shape == b.shape
         assert np.abs(a - b).mean() < 2.5, "the same picture, up to JPEG's loss"
     assert len(set(fast)) == len(fast), "each frame shows its own snapshot"
+
+
+def test_gan_lab_snapshots_drawn_on_demand_in_any_order_are_the_same_pictures():
+    """The page draws only the snapshot it shows; scrubbing back must not leave anything of a later one behind."""
+    from inference.ganlab import load_lab
+
+    run = load_lab()[0][0]
+    titles = [f"step {int(s):,}" for s in run.steps]
+    in_order = plots.gan_lab_frames([run.frame(i) for i in range(len(titles))], titles, 460)
+    on_demand = plots.GanLabFrames(run.frame, titles, 460)
+    for i in (len(titles) - 1, 0, len(titles) // 2, 0):
+        assert on_demand[i] == in_order[i]
+    assert sum(p is not None for p in on_demand._pictures) == 3, "only the snapshots asked for were drawn"
+    plt.close("all")
