@@ -48,5 +48,8 @@ def rerun_after_reconnect() -> None:
 
 
 rerun_after_reconnect()
-with script_run():  # when the server goes idle, the runs' freed scratch memory goes back to the system
-    st.navigation(pages, expanded=True).run()
+page = st.navigation(pages, expanded=True)
+with script_run(
+    page.url_path or "home"
+):  # when the server goes idle, the runs' freed scratch memory goes back to the system
+    page.run()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -173,17 +175,42 @@ _active_runs = 0
 _active_lock = threading.Lock()
 
 
+def run_log_path() -> str | None:
+    """GENLAB_RUN_LOG: a file to which every script run appends one JSON line (when it started, the page, its
+    seconds start to finish, how it ended, the process), for benchmarks/concurrency.py; unset: nothing logged."""
+    return os.environ.get("GENLAB_RUN_LOG") or None
+
+
+def _log_run(page: str, started: float, seconds: float, outcome: str) -> None:
+    path = run_log_path()
+    if path is None:
+        return
+    line = json.dumps({"start": round(started, 4), "page": page, "seconds": round(seconds, 4), "outcome": outcome,
+                       "pid": os.getpid()})  # fmt: skip
+    try:
+        with open(path, "a") as f:  # one short line a write: whole lines, even from several replicas
+            f.write(line + "\n")
+    except OSError:
+        pass  # a log that cannot be written must not break the page
+
+
 @contextmanager
-def script_run() -> Iterator[None]:
-    """Wraps one script run of the app; the last run to finish, when the server goes idle, releases
-    free memory above the budget (while other runs are going, a trim would make them fault their
-    memory in again)."""
+def script_run(page: str = "") -> Iterator[None]:
+    """Wraps one script run of the app (``page``: its name, for the run log); the last run to finish, when the
+    server goes idle, releases free memory above the budget (while other runs are going, a trim would make them
+    fault their memory in again)."""
     global _active_runs
     with _active_lock:
         _active_runs += 1
+    started, wall = time.perf_counter(), time.time()
+    outcome = "ok"
     try:
         yield
+    except BaseException as err:  # Streamlit ends a run early with its own exceptions (a rerun, a stop)
+        outcome = type(err).__name__
+        raise
     finally:
+        _log_run(page, wall, time.perf_counter() - started, outcome)
         with _active_lock:
             _active_runs -= 1
             idle = _active_runs == 0

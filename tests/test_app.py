@@ -624,3 +624,14 @@ def test_diffusion_page_scrubs_plays_and_changes_settings():
     at.sidebar.selectbox(key="diffusion_class").set_value(7).run()
     at.sidebar.slider(key="diffusion_page_guidance").set_value(0.0).run()
     assert_clean(at)
+
+
+def test_the_app_logs_each_script_run_with_its_page_when_asked(monkeypatch, tmp_path):
+    """benchmarks/concurrency.py reads the server's own time per run from this log (GENLAB_RUN_LOG)."""
+    log = tmp_path / "runs.jsonl"
+    monkeypatch.setenv("GENLAB_RUN_LOG", str(log))
+    at = open_page("app_pages/sample.py")
+    at.sidebar.number_input(key="seed").set_value(3).run()
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["page"] for r in runs] == ["home", "sample", "sample"]
+    assert all(r["outcome"] == "ok" and r["seconds"] > 0 for r in runs)

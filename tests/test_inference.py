@@ -1,7 +1,9 @@
 """The app's inference package: registry, models, latent paths, likelihoods (numpy + onnxruntime)."""
 
 import json
+import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -189,6 +191,25 @@ def test_only_the_last_script_run_to_finish_releases_memory(monkeypatch):
     with pytest.raises(RuntimeError), runtime.script_run():  # st.stop() and reruns leave by exceptions
         raise RuntimeError
     assert calls == ["trim", "trim"]
+
+
+def test_script_runs_are_logged_when_the_environment_asks(monkeypatch, tmp_path):
+    log = tmp_path / "runs.jsonl"
+    with runtime.script_run("sample"):
+        pass
+    assert not log.exists(), "nothing logged unless GENLAB_RUN_LOG is set"
+    monkeypatch.setenv("GENLAB_RUN_LOG", str(log))
+    with runtime.script_run("sample"):
+        time.sleep(0.05)
+    with pytest.raises(RuntimeError), runtime.script_run("compare"):
+        raise RuntimeError
+    first, second = (json.loads(line) for line in log.read_text().splitlines())
+    assert first["page"] == "sample" and first["outcome"] == "ok" and 0.05 <= first["seconds"] < 5
+    assert second["page"] == "compare" and second["outcome"] == "RuntimeError"
+    assert first["pid"] == os.getpid() and second["start"] >= first["start"]
+    monkeypatch.setenv("GENLAB_RUN_LOG", str(tmp_path / "no such folder" / "runs.jsonl"))
+    with runtime.script_run("sample"):  # a log that cannot be written does not break the page
+        pass
 
 
 def test_memory_budget_comes_from_the_environment(monkeypatch):
