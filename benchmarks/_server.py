@@ -21,14 +21,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-s
 RENDERED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
-def start_server(poll: float = 0.05) -> tuple[subprocess.Popen, str, float]:
-    """Start `streamlit run` on a free port; return it, its URL, and seconds until it answered."""
+def start_server(poll: float = 0.05, prefix: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str, float]:
+    """Start `streamlit run` on a free port (after ``prefix``, e.g. taskset's); return it, its URL, and seconds
+    until it answered."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+        [*prefix, sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -58,14 +59,15 @@ def _free_port(consecutive: int = 1) -> int:
             continue
 
 
-def start_served(replicas: int) -> tuple[subprocess.Popen, str, float]:
-    """`deploy/serve.sh replicas` on loopback ports: nginx in front of that many streamlit replicas. Return it
-    (stop it with stop_served), nginx's URL, and seconds until nginx answered (after every replica had)."""
+def start_served(replicas: int, prefix: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str, float]:
+    """`deploy/serve.sh replicas` on loopback ports (after ``prefix``, e.g. taskset's, which nginx and the replicas
+    inherit): nginx in front of that many streamlit replicas. Return it (stop it with stop_served), nginx's URL,
+    and seconds until nginx answered (after every replica had)."""
     port = _free_port()
     env = dict(os.environ, GENLAB_PORT=str(port), GENLAB_LISTEN="127.0.0.1", GENLAB_REPLICA_PORT=str(_free_port(replicas)),
                GENLAB_RUN_DIR=tempfile.mkdtemp(prefix="genlab-bench-"), PYTHON=sys.executable)  # fmt: skip
     start = time.perf_counter()
-    proc = subprocess.Popen(["bash", "deploy/serve.sh", str(replicas)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([*prefix, "bash", "deploy/serve.sh", str(replicas)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     while time.perf_counter() - start < 180 and proc.poll() is None:

@@ -1,6 +1,7 @@
 """Latency of the Sample page with several users at once: N browser sessions against one server.
 
     python benchmarks/concurrency.py [--sessions 8] [--rounds 2] [--through-nginx N [N ...]]
+    python benchmarks/concurrency.py --classroom [--sessions 30] [--pin] [--through-nginx 1 2]
 
 Starts `streamlit run` (or, with --through-nginx, deploy/serve.sh: nginx in front of N replicas, once for
 each N given, so `--through-nginx 1 2` compares one replica with two in one run), opens N isolated browser contexts in Debian's chromium (headless),
@@ -8,6 +9,11 @@ and has each load the Sample page for every generative model in turn, at once, t
 load from navigation until the script has finished (the page's script state is notRunning).
 Each grid image must equal the one a lone session gets for the same model and seed.
 Prints p50/p95 latency for one session alone and for N at once, per server.
+
+--classroom is issue 18's class opening a shared link: each session (one browser, a context each) opens Home,
+then the Sample page at a new seed (one of 5), then Reconstruct. Besides the page-ready times the browsers see,
+it reads the server's own seconds per script run from the app's run log (GENLAB_RUN_LOG). --pin runs the server
+(nginx and its replicas too) on core 0 with taskset and the browsers on the others, as on a small hosted instance.
 """
 
 from __future__ import annotations
@@ -24,7 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+
 from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, start_served, start_server, stop_served  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from inference import scan  # noqa: E402
@@ -51,20 +62,120 @@ def session(url: str, models: list[str], rounds: int, out: list, images: dict, e
         browser.close()
 
 
-def percentiles(values: list[float]) -> str:
+CLASSROOM_SEEDS = (101, 102, 103, 104, 105)  # "a new seed": not the default, and shared, so pictures can be compared
+
+
+async def classroom_session(browser, url: str, seeds, out: dict, images: dict, errors: list) -> None:
+    """Home, the Sample page at each seed given, Reconstruct; each page-ready time into out[page]."""
+    context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    page = await context.new_page()
+    try:
+        for path, seed in [("", None), *[("sample", s) for s in seeds], ("reconstruct", None)]:
+            start = time.perf_counter()
+            await page.goto(f"{url}/{path}" + (f"?seed={seed}" if seed is not None else ""))
+            await page.wait_for_timeout(200)  # the script state is notRunning until the run starts
+            await page.wait_for_selector(RENDERED, timeout=600_000)
+            out.setdefault(path or "home", []).append(time.perf_counter() - start)
+            if await page.locator('[data-testid="stException"]').count():
+                errors.append(f"{path or 'home'}: exception shown")
+            if path == "sample":
+                src = await page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+                response = await page.request.get(src if src.startswith("http") else url + src)
+                if not response.ok:
+                    errors.append(f"sample: picture {response.status}")
+                images.setdefault(seed, set()).add(await response.body())
+    except Exception as err:  # a timeout, a lost page: counted, and the other sessions go on
+        errors.append(f"{type(err).__name__}: {str(err).splitlines()[0]}")
+    finally:
+        await context.close()
+
+
+async def classroom(url: str, sessions: int, images: dict) -> tuple[dict, dict, list, float]:
+    """One session alone at every seed, then ``sessions`` at once (session i at seed i mod 5). Returns the page-ready
+    times alone and together, the errors, and when the sessions at once started (time.time())."""
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        alone, together, errors = {}, {}, []
+        await classroom_session(browser, url, CLASSROOM_SEEDS, alone, images, errors)
+        started = time.time()
+        await asyncio.gather(*[
+            classroom_session(browser, url, [CLASSROOM_SEEDS[i % len(CLASSROOM_SEEDS)]], together, images, errors)
+            for i in range(sessions)
+        ])  # fmt: skip
+        await browser.close()
+    return alone, together, errors, started
+
+
+def server_runs(log: Path, since: float) -> list[float]:
+    """The server's own seconds per script run, for runs that started after ``since``."""
+    if not log.is_file():
+        return []
+    runs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [r["seconds"] for r in runs if r["start"] >= since]
+
+
+def main_classroom(args, servers) -> None:
+    prefix = ("taskset", "-c", "0") if args.pin else ()
+    if args.pin:  # the browsers (this process's children) on the other cores
+        os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)) or {0})
+    print(f"# Classroom: {args.sessions} sessions at once, each Home, Sample at a new seed, Reconstruct; "
+          f"{platform.machine()}, {os.cpu_count()} cores, server {'pinned to core 0' if args.pin else 'unpinned'}\n")  # fmt: skip
+    images, rows = {}, []
+    for name, replicas in servers:
+        log = Path(tempfile.mkdtemp(prefix="genlab-runs-")) / "runs.jsonl"
+        os.environ["GENLAB_RUN_LOG"] = str(log)
+        proc, url, _ = start_served(replicas, prefix) if replicas else start_server(prefix=prefix)
+        try:
+            alone, together, errors, started = asyncio.run(classroom(url, args.sessions, images))
+        finally:
+            if replicas:
+                stop_served(proc)
+            else:
+                proc.terminate()
+                proc.wait(timeout=30)
+        del os.environ["GENLAB_RUN_LOG"]
+        rows.append((name, alone, together, server_runs(log, started), errors))
+    print(f"| server | page ready, 1 session | page ready, {args.sessions} at once | server's own time per script run, "
+          f"{args.sessions} at once | errors |\n|---|---|---|---|---|")  # fmt: skip
+    for name, alone, together, runs, errors in rows:
+        every = [t for times in together.values() for t in times]
+        solo = [t for times in alone.values() for t in times]
+        print(f"| {name} | {percentiles(solo)} | {percentiles(every)} | {percentiles(runs, 'runs')} | {len(errors)} |")
+    print("\nBy page, at once (page ready):")
+    for name, _, together, _, _ in rows:
+        print(f"  {name}: " + "; ".join(f"{page} {percentiles(t)}" for page, t in together.items()))
+    differing = [k for k, v in images.items() if len(v) != 1]
+    print(f"\nseeds whose Sample picture differed between sessions (and servers): {len(differing)} of {len(images)}")
+    for *_, errors in rows:
+        for e in errors[:5]:
+            print("  ", e)
+
+
+def percentiles(values: list[float], what: str = "page loads") -> str:
+    if len(values) < 2:
+        return f"{len(values)} {what}"
     q = statistics.quantiles(values, n=20)
-    return f"p50 {statistics.median(values):.2f} s, p95 {q[18]:.2f} s ({len(values)} page loads)"
+    return f"p50 {statistics.median(values):.2f} s, p95 {q[18]:.2f} s ({len(values)} {what})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--sessions", type=int, default=None, help="default: 8, or 30 with --classroom")
+    parser.add_argument("--classroom", action="store_true", help="Home, Sample at a new seed, Reconstruct")
+    parser.add_argument("--pin", action="store_true", help="server on core 0 (taskset), browsers on the others")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--through-nginx", type=int, nargs="+", metavar="N",
-                        help="through nginx in front of N replicas (deploy/serve.sh), for each N given")  # fmt: skip
+                        help="through nginx in front of N replicas (deploy/serve.sh), for each N given; 0: streamlit alone")  # fmt: skip
     args = parser.parse_args()
     models = [n for n, e in scan().items() if e.available and e.capabilities.generative]
-    servers = [(f"nginx, {n} replica{'s' * (n > 1)}", n) for n in args.through_nginx or []] or [("streamlit", 0)]
+    servers = [
+        (f"nginx, {n} replica{'s' * (n > 1)}" if n else "streamlit alone", n) for n in args.through_nginx or []
+    ] or [("streamlit", 0)]
+    if args.classroom:
+        args.sessions = args.sessions or 30
+        main_classroom(args, servers)
+        return
+    args.sessions = args.sessions or 8
     print(f"# Sample page, {len(models)} models, {platform.machine()}, {os.cpu_count()} cores\n")
     images, rows = {}, []
     for name, replicas in servers:

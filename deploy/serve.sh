@@ -46,6 +46,7 @@ stop() {
         done
         kill -KILL "${children[@]}" 2>/dev/null || true
     fi
+    if [ -n "${FRONTEND:-}" ]; then rm -rf "$FRONTEND"; fi
 }
 trap stop EXIT
 trap 'exit 143' INT TERM  # exit runs stop
@@ -62,8 +63,16 @@ for ((i = 0; i < N; i++)); do
     servers+="        server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"$'\n'
 done
 
+# Streamlit's frontend files, which nginx serves itself (see the template): a world-readable copy in a temp dir of
+# its own, since as root nginx's workers run as nobody, who may reach neither the installed package (under /root,
+# say) nor $RUN. Removed on exit.
+STATIC=$("$PYTHON" -c 'import os, streamlit; print(os.path.join(os.path.dirname(streamlit.__file__), "static", "static"))')
+FRONTEND=$(mktemp -d -t genlab-frontend.XXXXXX)
+cp -R "$STATIC" "$FRONTEND/static" && chmod -R a+rX "$FRONTEND"
+
 config=$(<deploy/nginx.conf.template)
 config=${config//@RUN_DIR@/$RUN}
+config=${config//@FRONTEND@/$FRONTEND}
 config=${config//@LISTEN@/$LISTEN:$PORT}
 config=${config//@SERVERS@/${servers%$'\n'}}
 printf '%s\n' "$config" >"$RUN/nginx.conf"

@@ -232,13 +232,6 @@ DREW_SEED = """seed => document.body.innerText.includes(`, seed ${seed}: `)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 18: failed in some full-suite runs (a seed change through nginx seemed to start no run within "
-    "120 s). It waited for the page's script state to pass through 'running', read by a MutationObserver at callback "
-    "time: a run that starts and ends before the callback (or whose two states React renders at once) leaves no "
-    "'running' to see. It now waits for the caption of the new seed's pictures; non-strict until CI has passed it",
-    strict=False,
-)
 def test_sessions_through_nginx_each_keep_a_seed_of_their_own_across_a_rerun(new_page, served):
     sessions = open_sessions(new_page, served.url, [1 + i % 4 for i in range(8)])
     # A rerun in each: every session picks a seed of its own, and keeps it.
@@ -252,6 +245,26 @@ def test_sessions_through_nginx_each_keep_a_seed_of_their_own_across_a_rerun(new
         settle(s.page)
     for s in sessions:
         shown(s)
+
+
+@pytest.mark.slow
+def test_nginx_serves_streamlits_frontend_itself(served):
+    """The 3 MB of scripts, styles and fonts every new visitor fetches come from nginx, compressed and marked as
+    never changing, not through a replica's Python."""
+    import gzip
+
+    import streamlit
+
+    script = next((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("index.*.js"))
+    request = urllib.request.Request(f"{served.url}/static/js/{script.name}", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body, headers = response.read(), response.headers
+    assert "X-Genlab-Replica" not in headers, f"proxied to {headers['X-Genlab-Replica']}"
+    assert headers["Content-Encoding"] == "gzip" and gzip.decompress(body) == script.read_bytes()
+    assert len(body) < script.stat().st_size / 2
+    assert "immutable" in headers["Cache-Control"]
+    with urllib.request.urlopen(f"{served.url}/sample", timeout=10) as response:  # pages still come from a replica
+        assert response.headers["X-Genlab-Replica"]
 
 
 @pytest.mark.slow
