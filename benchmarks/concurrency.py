@@ -63,6 +63,18 @@ def session(url: str, models: list[str], rounds: int, out: list, images: dict, e
 
 
 CLASSROOM_SEEDS = (101, 102, 103, 104, 105)  # "a new seed": not the default, and shared, so pictures can be compared
+CLASSROOM_PAGES = {"": "Generative Models Lab", "sample": "Sample", "reconstruct": "Reconstruct"}  # path: title
+# Ready: the script has finished, the page's title shows (not the last page's), the Sample page's caption names the
+# seed asked for, and every picture has loaded. With 30 browsers on one core, "notRunning" alone is seen before
+# the run has even started.
+READY = """([title, seed]) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  const h1 = document.querySelector('h1');
+  if (!h1 || !h1.innerText.includes(title)) return false;
+  if (seed !== null && !document.body.innerText.includes(`, seed ${seed}: `)) return false;
+  return [...document.querySelectorAll('[data-testid="stImage"] img')].every(e => e.complete);
+}"""
 
 
 async def classroom_session(browser, url: str, seeds, out: dict, images: dict, errors: list) -> None:
@@ -72,14 +84,15 @@ async def classroom_session(browser, url: str, seeds, out: dict, images: dict, e
     try:
         for path, seed in [("", None), *[("sample", s) for s in seeds], ("reconstruct", None)]:
             start = time.perf_counter()
-            await page.goto(f"{url}/{path}" + (f"?seed={seed}" if seed is not None else ""))
-            await page.wait_for_timeout(200)  # the script state is notRunning until the run starts
-            await page.wait_for_selector(RENDERED, timeout=600_000)
+            # commit: the rest of the wait is for the rendered page, however long 30 browsers on a core take to load
+            await page.goto(f"{url}/{path}" + (f"?seed={seed}" if seed is not None else ""), wait_until="commit",
+                            timeout=600_000)  # fmt: skip
+            await page.wait_for_function(READY, arg=[CLASSROOM_PAGES[path], seed], timeout=600_000, polling=100)
             out.setdefault(path or "home", []).append(time.perf_counter() - start)
             if await page.locator('[data-testid="stException"]').count():
                 errors.append(f"{path or 'home'}: exception shown")
             if path == "sample":
-                src = await page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+                src = await page.locator('[data-testid="stImage"] img').first.get_attribute("src", timeout=60_000)
                 response = await page.request.get(src if src.startswith("http") else url + src)
                 if not response.ok:
                     errors.append(f"sample: picture {response.status}")
