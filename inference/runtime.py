@@ -54,13 +54,13 @@ _hashes: dict[tuple[str, int, int], str] = {}
 _hashes_lock = threading.Lock()
 
 
-def _sha256(path: Path, blob: bytes | None = None) -> str:
+def _sha256(path: Path) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     with _hashes_lock:
         known = _hashes.get(key)
     if known is None:
-        known = hashlib.sha256(path.read_bytes() if blob is None else blob).hexdigest()
+        known = hashlib.sha256(path.read_bytes()).hexdigest()
         with _hashes_lock:
             _hashes[key] = known
     return known
@@ -97,7 +97,6 @@ class Network:
             check_file(path, expected_sha256, role)
         elif not path.is_file():
             raise ModelFileError(f"{path.name} is missing")
-        blob = path.read_bytes()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
@@ -107,7 +106,10 @@ class Network:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: warnings would land in the app's log
         try:
-            self.session = ort.InferenceSession(blob, options, providers=PROVIDERS)
+            # From the path, not the file's bytes: a session made from bytes keeps them for as long as it lives
+            # (onnxruntime's Python wrapper holds them, in case it has to remake the session), 40 MB of ONNX files
+            # held twice in a server that had used every page.
+            self.session = ort.InferenceSession(str(path), options, providers=PROVIDERS)
         except ORT_LOAD_ERRORS as err:
             raise ModelFileError(f"{path.name} is not a valid ONNX model ({type(err).__name__}: {err})") from err
         self.path = path
