@@ -32,6 +32,9 @@ mkdir -p "$RUN"
 # As root, nginx's workers run as nobody: they must reach their temp dirs (nginx creates and chowns them).
 if [ "$(id -u)" = 0 ]; then chmod 711 "$RUN"; fi
 export GENLAB_THREADS=${GENLAB_THREADS:-$(( $(nproc) / N > 0 ? $(nproc) / N : 1 ))}
+# Few malloc heaps, from the replicas' start: freed memory otherwise stays in a heap per script-run thread
+# (inference/runtime.py, limit_malloc_arenas).
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 children=()
 stop() {

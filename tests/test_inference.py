@@ -212,6 +212,16 @@ def test_script_runs_are_logged_when_the_environment_asks(monkeypatch, tmp_path)
         pass
 
 
+def test_malloc_arenas_are_limited_unless_the_environment_says(monkeypatch):
+    import platform
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert not runtime.limit_malloc_arenas(), "MALLOC_ARENA_MAX set: left as the environment says"
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert runtime.limit_malloc_arenas(2)
+
+
 def test_memory_budget_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("GENLAB_MEMORY_BUDGET_MB", "1200")
     assert runtime.memory_budget_mb() == 1200
