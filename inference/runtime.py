@@ -130,14 +130,19 @@ class Network:
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(self.output_names)}
 
 
-def _malloc_trim():
+def _glibc_function(name: str):
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to call
+        return getattr(_LIBC, name)
+    except AttributeError:  # not glibc (macOS, musl): nothing to call
         return None
 
 
-_MALLOC_TRIM = _malloc_trim()
+try:
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")  # looked up once, not on every script run
+except OSError:
+    _LIBC = None
+_MALLOC_TRIM = _glibc_function("malloc_trim")
+_MALLOPT = _glibc_function("mallopt")
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
@@ -151,13 +156,9 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     first stay
     (deploy/serve.sh also sets MALLOC_ARENA_MAX for its replicas). Returns whether glibc took it; a no-op
     elsewhere, or where MALLOC_ARENA_MAX is set already."""
-    if os.environ.get("MALLOC_ARENA_MAX"):
+    if os.environ.get("MALLOC_ARENA_MAX") or _MALLOPT is None:
         return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):  # not glibc (macOS, musl)
-        return False
-    return bool(mallopt(M_ARENA_MAX, arenas))
+    return bool(_MALLOPT(M_ARENA_MAX, arenas))
 
 
 def memory_budget_mb() -> float:
