@@ -120,11 +120,17 @@ class Autoregressive(OnnxModel):
         out = np.zeros((n, H, W), np.float32)
 
         used: list[np.ndarray] = []
+        # the pixels some image draws; a sampler that carries no state from pixel to pixel may skip the rest
+        todo = np.ones((H, W), bool) if record_logits else ~known_mask.all(0)
 
-        def choose(i: int, j: int, logit: np.ndarray) -> np.ndarray:
-            used.append(logit)
-            drawn = self.draw(logit, uniforms[:, i, j], temperature)
-            value = np.where(known_mask[:, i, j], known[:, i, j], drawn)
+        def choose(i: int, j: int, logit: np.ndarray | None) -> np.ndarray:
+            """Pixel (i, j) of every image: drawn from its conditional, or the known value where kept (logit None:
+            kept in every image, nothing to draw)."""
+            if logit is None:
+                value = known[:, i, j]
+            else:
+                used.append(logit)
+                value = np.where(known_mask[:, i, j], known[:, i, j], self.draw(logit, uniforms[:, i, j], temperature))
             out[:, i, j] = value
             return value
 
@@ -135,7 +141,7 @@ class Autoregressive(OnnxModel):
                 if on_row:
                     on_row(i, out)
         else:
-            self._sample_fast(n, labels, choose, on_row, out)
+            self._sample_fast(n, labels, choose, on_row, out, todo)
         if not record_logits:
             return out
         return out, np.stack(used, 1).reshape(n, H, W, *used[0].shape[1:])  # (n, H, W) logits, or (n, H, W, P)
@@ -160,7 +166,10 @@ class Autoregressive(OnnxModel):
         """One pixel of each image from its conditional, by inverse CDF of the given uniforms (B,) -> (B,)."""
         return (uniforms < sigmoid(logit / temperature)).astype(np.float32)
 
-    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+    def _sample_fast(self, n, labels, choose, on_row, out, todo) -> None:
+        """Fill ``out`` (n, H, W) in raster order, calling ``choose(i, j, logit)`` once per pixel with that pixel's
+        conditional for every image. ``todo`` (H, W) marks the pixels some image draws; a sampler that carries no
+        state from one pixel to the next may call ``choose(i, j, None)`` for the others (kept in every image)."""
         raise NotImplementedError
 
     def complete(
@@ -183,7 +192,7 @@ class Autoregressive(OnnxModel):
 
 
 class PixelCNN(Autoregressive):
-    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+    def _sample_fast(self, n, labels, choose, on_row, out, todo) -> None:
         cfg = self.card.config
         H = W = self.image_size
         K = int(cfg["first_kernel"])
@@ -203,7 +212,7 @@ class PixelCNN(Autoregressive):
 
 
 class PixelRNN(Autoregressive):
-    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+    def _sample_fast(self, n, labels, choose, on_row, out, todo) -> None:
         cfg = self.card.config
         H = W = self.image_size
         K = int(cfg["first_kernel"])
@@ -235,7 +244,7 @@ class PixelRNNDiagonal(Autoregressive):
 
     fast_sampler = "fast (carried state: left-to-right per pixel, right-to-left per finished row)"
 
-    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+    def _sample_fast(self, n, labels, choose, on_row, out, todo) -> None:
         cfg = self.card.config
         H = W = self.image_size
         K = int(cfg["first_kernel"])
@@ -276,7 +285,7 @@ class GatedPixelCNN(Autoregressive):
             return super().log_prob(x, labels)
         return logsumexp(self.class_log_probs(x), axis=1) - math.log(self.num_classes)
 
-    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+    def _sample_fast(self, n, labels, choose, on_row, out, todo) -> None:
         cfg = self.card.config
         H = W = self.image_size
         C = int(cfg["channels"])

@@ -167,6 +167,14 @@ class MultiscalePixelCNN(PixelCNNPP):
         total = self.sizes[0] + 3 * (len(self.sizes) - 1)  # progress steps: base rows, then groups
         done = 0
 
+        def kept(rows, cols) -> bool:
+            """Every image keeps these pixels: the stateless networks need not run for them (unless recording)."""
+            if record_logits or not known_mask[:, rows, cols].all():
+                return False
+            out[:, rows, cols] = known[:, rows, cols]
+            drawn[rows, cols] = True
+            return True
+
         def take(rows, cols, params: np.ndarray) -> None:
             """Draw the pixels at (rows, cols) of every image from params (n, r, c, P), keeping known ones."""
             shape = out[:, rows, cols].shape
@@ -180,17 +188,18 @@ class MultiscalePixelCNN(PixelCNNPP):
         stride = H // base
         for a in range(base):
             for b in range(base):
-                params = self.networks["base"](out[:, None, ::stride, ::stride].copy())["params"][:, :, a, b]
-                take(a * stride, b * stride, params)
+                if not kept(a * stride, b * stride):
+                    params = self.networks["base"](out[:, None, ::stride, ::stride].copy())["params"][:, :, a, b]
+                    take(a * stride, b * stride, params)
             done += 1
             if on_step:
                 on_step(f"{base} x {base} base, row {a + 1} of {base}", done, total, coarse_preview(out, drawn))
         for level in range(1, len(self.sizes)):
             size = self.sizes[level]
             for group in (1, 2, 3):
-                params = self._group_params(out, level, [group])[0]
                 rows, cols = self.positions(level, group)
-                take(rows, cols, params)
+                if not kept(rows, cols):
+                    take(rows, cols, self._group_params(out, level, [group])[0])
                 done += 1
                 if on_step:
                     what = f"{size} x {size}, group {group} of 3 ({GROUP_NAMES[group]})"

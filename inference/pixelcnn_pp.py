@@ -148,12 +148,18 @@ class PixelCNNPP(Autoregressive):
         upper = (2 * np.arange(LEVELS - 1) + 1) / (LEVELS - 1) - 1
         return (weights * 0.5 * (1 + np.tanh(0.5 * inv_s * (upper - mean)))).sum(1)
 
-    def _sample_fast(self, n, labels, choose, on_row, out) -> None:
+    def _sample_fast(self, n, labels, choose, on_row, out, todo) -> None:
+        # No state is carried from pixel to pixel (both streams read the image so far), so a completion skips the
+        # pixels every image keeps: a row with nothing to draw costs no call, a kept pixel no row-stream call.
         context, pixel_step = self.networks["context"], self.networks["pixel_step"]
         for i in range(self.image_size):
-            row_context = context(out[:, None])["context"][:, :, i : i + 1]  # (n, C, 1, W): depends on rows < i
+            if todo[i].any():
+                row_context = context(out[:, None])["context"][:, :, i : i + 1]  # (n, C, 1, W): depends on rows < i
             for j in range(self.image_size):
-                params = pixel_step(out[:, None, i : i + 1], row_context)["params"]  # (n, P, 1, W)
-                choose(i, j, params[:, :, 0, j])
+                if todo[i, j]:
+                    params = pixel_step(out[:, None, i : i + 1], row_context)["params"]  # (n, P, 1, W)
+                    choose(i, j, params[:, :, 0, j])
+                else:
+                    choose(i, j, None)
             if on_row:
                 on_row(i, out)

@@ -180,6 +180,27 @@ def test_completion_keeps_the_visible_grey_levels(kind):
     assert not np.array_equal(filled[0][mask], filled[1][mask]), "two completions, two draws"
 
 
+@pytest.mark.parametrize("kind", ["bottom", "right", "rows"])
+def test_a_completion_skips_the_kept_pixels_and_draws_the_same(kind):
+    """The row-cached sampler skips the pixels every image keeps (no call for them): the completion is the one it
+    draws when it visits every pixel (as it does when recording the parameters it used)."""
+    model = load_model("pixelcnn_pp")
+    x = load_test_digits().gray(np.array([3, 9]))
+    mask = hidden_mask(kind, 28, 6)
+    step, calls = model.networks["pixel_step"], []
+
+    def counted(*inputs):
+        calls.append(1)
+        return step(*inputs)
+
+    model.networks["pixel_step"] = counted
+    skipped = model.complete(x, mask, seed=4)
+    model.networks["pixel_step"] = step
+    assert len(calls) == mask.sum(), "one row-stream call per hidden pixel"
+    visited, _ = model.sample(2, 4, known=x, known_mask=~mask, record_logits=True)
+    np.testing.assert_array_equal(skipped, visited)
+
+
 def test_the_most_uncertain_pixel_has_the_most_entropy():
     """The One pixel page opens there: no pixel's prediction, read one at a time, has more entropy."""
     model = load_model("pixelcnn_pp")
