@@ -6,13 +6,14 @@ choice also show what is unavailable and why (app.widgets, app.display).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from inference import density, density_maps, features, ganlab
+from inference import density, density_maps, features, ganlab, views
 from inference.base import Capabilities, OnnxModel
 from inference.cards import CardError, DensityCard, FeaturesCard
 from inference.data import TestDigits, load_test_digits
@@ -117,9 +118,56 @@ def _test_nll(name: str, folder: str) -> np.ndarray:
     return nll_nats(model, digits.gray(np.arange(len(digits.binary))))
 
 
+@st.cache_resource(show_spinner=False)
+def _stored_views(folder: str) -> tuple[views.Views, str | None]:
+    """The views export stored (inference.views), and the test digits' fingerprint they are checked against."""
+    try:
+        return views.read(Path(folder) / views.FILE), views.digits_source(Path(folder))
+    except OSError:  # no test digits: nothing stored can be checked
+        return {}, None
+
+
+def _stored(model: OnnxModel, key: str, folder: str) -> np.ndarray | None:
+    """A view export stored for this model, if it was computed from the very files loaded now."""
+    stored, digits = _stored_views(folder)
+    return None if digits is None else views.stored(stored, key, views.source(model.card, digits))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _nll_of(name: str, folder: str, images: np.ndarray) -> np.ndarray:
-    return nll_nats(cached_model(name, folder), images)
+    model = cached_model(name, folder)
+    found = _stored(model, views.nll_key(name, images), folder)
+    return found if found is not None else nll_nats(model, images)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _compare_row(name: str, kind: str, seed: int, folder: str) -> np.ndarray:
+    model = cached_model(name, folder)
+    found = _stored(model, views.row_key(name, kind, seed), folder)
+    return found if found is not None else views.compare_row(model, kind, seed, _test_digits(folder))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _completion(name, folder, images, hidden, n, seed, temperature, label) -> tuple[np.ndarray, float]:
+    model = cached_model(name, folder)
+    start = time.perf_counter()
+    filled = model.complete(images, hidden, n, seed, temperature=temperature, labels=label)
+    return filled, time.perf_counter() - start
+
+
+def completion(
+    name: str, image: np.ndarray, hidden: np.ndarray, n: int, seed: int, temperature: float, label: int | None
+) -> tuple[np.ndarray, float]:
+    """n completions of one image's ``hidden`` pixels (a conditional model asked for ``label``), and the seconds they
+    took to draw; cached, so a class opening the page at its defaults draws them once."""
+    image, hidden = np.ascontiguousarray(image, np.float32), np.ascontiguousarray(hidden, bool)
+    return _completion(name, folder(), image, hidden, int(n), int(seed), float(temperature), label)
+
+
+def compare_row(name: str, kind: str, seed: int) -> np.ndarray:
+    """A model's row on Compare ("samples", "reconstructions" or "completions" at a seed), cached so sorting and
+    filtering stay instant; the default seed's rows come from export."""
+    return _compare_row(name, kind, seed, folder())
 
 
 def nll_of(name: str, images: np.ndarray) -> np.ndarray:

@@ -1,11 +1,10 @@
 """Compare: every shipped model side by side, from the figures in its card and at the same seed."""
 
 import altair as alt
-import numpy as np
 import streamlit as st
 
 from app import display, models, tables, widgets
-from inference.autoregressive import hidden_mask
+from inference import views
 
 display.header(
     "Compare",
@@ -96,48 +95,28 @@ st.caption(
 )
 
 
-def test_indices(kind: str, seed: int) -> np.ndarray:
-    """The test digits every model is shown for this seed: 8 to reconstruct, 4 to complete."""
-    count = len(widgets.test_digits())
-    return np.random.default_rng(seed).choice(count, size=8 if kind == "reconstructions" else 4, replace=False)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def grid(name: str, kind: str, seed: int, folder: str) -> np.ndarray:
-    """A model's row for the side-by-side views, cached so sorting and filtering stay instant."""
-    model = models.cached_model(name, folder)
-    if kind == "samples":  # a conditional model draws classes 0, 1, 2, ... in turn
-        return model.sample(8, seed)
-    digits = widgets.test_digits()
-    idx = test_indices(kind, seed)
-    if kind == "reconstructions":
-        return model.reconstruct(digits.gray(idx))
-    labels = digits.labels[idx] if model.conditional else None
-    shown = digits.binary[idx].astype(np.float32) if model.capabilities.image_kind == "binary" else digits.gray(idx)
-    return model.complete(shown, hidden_mask("bottom"), seed=seed, labels=labels)
-
-
 sections = [
-    ("samples", "Samples at the same seed", models.generative,
+    ("samples", "Samples at the same seed",
      "8 samples from each model with seed {seed}; conditional models are asked for 0 to 7."),
-    ("reconstructions", "Reconstructions of the same test digits", models.with_encoder,
+    ("reconstructions", "Reconstructions of the same test digits",
      "The same 8 test digits (first row), encoded and decoded by every model with an encoder."),
-    ("completions", "Completions of the same half-hidden digits", models.completes,
+    ("completions", "Completions of the same half-hidden digits",
      "The same 4 test digits with the bottom half hidden (first rows: the originals, binarized for the binary models "
      "and at 256 grey levels for the 8-bit ones), completed once by each model."),
 ]  # fmt: skip
 with display.timed("Drawing every model at the same seed..."):
-    for kind, title, where, note in sections:
-        shown = [e for e in picked if where(e.capabilities)]
+    for kind, title, note in sections:
+        shown = [e for e in picked if kind in views.row_kinds(e.capabilities)]
         if not shown:
             continue
         st.subheader(title)
         if kind == "reconstructions":
             digits = widgets.test_digits()
-            display.show_digits(digits.gray(test_indices(kind, seed)), cols=8, scale=3, caption="originals")
+            idx = views.test_indices(len(digits), kind, seed)
+            display.show_digits(digits.gray(idx), cols=8, scale=3, caption="originals")
         elif kind == "completions":  # binary models complete the binarized digits, 8-bit ones the grey levels
             digits = widgets.test_digits()
-            idx = test_indices(kind, seed)
+            idx = views.test_indices(len(digits), kind, seed)
             for image_kind in dict.fromkeys(e.capabilities.image_kind for e in shown):
                 binary = image_kind == "binary"
                 display.show_digits(
@@ -148,7 +127,5 @@ with display.timed("Drawing every model at the same seed..."):
             if widgets.get_model(e.name) is None:  # says why on the page
                 continue
             st.markdown(f"**{e.title}**")
-            display.show_digits(
-                grid(e.name, kind, seed, models.folder()), cols=8 if kind != "completions" else 4, scale=3
-            )
+            display.show_digits(models.compare_row(e.name, kind, seed), cols=8 if kind != "completions" else 4, scale=3)
         st.caption(note.format(seed=seed))

@@ -47,16 +47,17 @@ with right:
         model = widgets.get_model(entry.name)
         if model is None:
             continue
-        labels = label if model.conditional else None
-        with display.timed(f"Completing with {model.title}...") as t:
-            kind = model.capabilities.image_kind
-            filled = model.complete(chosen.of_kind(kind), mask, n, seed, temperature=temperature, labels=labels)
+        kind = model.capabilities.image_kind
+        with st.spinner(f"Completing with {model.title}...", show_time=True):
+            filled, seconds = models.completion(
+                entry.name, chosen.of_kind(kind), mask, n, seed, temperature, label if model.conditional else None
+            )
         st.markdown(f"**{model.title}**" + (f" (asked for a {label})" if model.conditional else ""))
         display.show_digits(filled, cols=n, scale=4)
         multiscale = model.capabilities.pixel_order == "multiscale"
         st.caption(
-            f"{n} completions (28 x 28, {'binary' if kind == 'binary' else '256 grey levels'}) in "
-            f"{t['seconds']:.2f} s, {'coarse to fine' if multiscale else 'fast sampler'}, seed {seed}."
+            f"{n} completions (28 x 28, {'binary' if kind == 'binary' else '256 grey levels'}) drawn in "
+            f"{seconds:.2f} s, {'coarse to fine' if multiscale else 'fast sampler'}, seed {seed}."
             + (
                 " Its order is coarse to fine: a hidden pixel sees the coarser levels and the earlier groups of its "
                 "own level, visible or drawn, but not visible pixels that come later in that order."

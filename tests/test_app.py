@@ -271,6 +271,30 @@ def test_complete_page_hides_and_fills():
     assert_clean(at)
 
 
+def test_complete_draws_each_setting_once_for_every_session(monkeypatch):
+    """A class opening Complete at its defaults: the first session draws the completions, the next ones get the same
+    pictures from the cache, with the time they took to draw."""
+    from app import models
+    from inference.autoregressive import Autoregressive
+
+    models._completion.clear()
+    calls, real = [], Autoregressive.complete
+
+    def counted(self, *args, **kwargs):
+        calls.append(self.card.name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Autoregressive, "complete", counted)
+    first = open_page("app_pages/complete.py")
+    assert_clean(first)
+    drawn = len(calls)
+    assert drawn >= 4, "every autoregressive model completes the digit"
+    second = open_page("app_pages/complete.py")
+    assert_clean(second)
+    assert len(calls) == drawn, "the second session draws nothing"
+    assert sum("drawn in" in c.value for c in second.caption) == drawn
+
+
 def test_likelihood_page_maps_and_distribution():
     at = open_page("app_pages/likelihood.py")
     assert_clean(at)

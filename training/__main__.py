@@ -1,4 +1,4 @@
-"""Command line: ``python -m training {list,train,export,evaluate,data,ganlab,features,density,density-maps,report,all}``.
+"""Command line: ``python -m training {list,train,export,evaluate,data,ganlab,features,density,density-maps,views,report,all}``.
 
 python -m training train vae --epochs 200 --seed 0
 python -m training export vae
@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("density-maps", help="recompute the Density in 2-D page's maps from the exported models")
     add_dirs(p)
 
+    p = sub.add_parser("views", help="recompute the views the app shows first (Compare's rows, the probes' scores)")
+    p.add_argument("models", nargs="*", choices=[[], *MODELS], metavar="model")
+    p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
+
     p = sub.add_parser("report", help="the README's table of shipped models and their training time, from the cards")
     p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
     p.add_argument("--readme", type=Path, default=None, help="also write it between this file's report markers")
@@ -117,6 +121,22 @@ def _write_density_maps(export_dir: Path) -> None:
     print(f"wrote {path} in {time.perf_counter() - t:.1f} s" if path else "no density study: no 2-D maps written")
 
 
+def _write_views(export_dir: Path, names: list[str] | None = None) -> None:
+    """Store the views the app shows first (inference.views) for the models named (default: every shipped one)."""
+    from inference import views
+    from inference.data import DEMO_DATA_FILE
+    from inference.registry import load_model, scan
+
+    if not (export_dir / DEMO_DATA_FILE).is_file():
+        print(f"no {DEMO_DATA_FILE} in {export_dir}: no views written (run `python -m training data`)")
+        return
+    t = time.perf_counter()
+    shipped = {name for name, entry in scan(export_dir).items() if entry.available}
+    names = [n for n in (names or sorted(shipped)) if n in shipped]
+    path = views.update(export_dir, {n: load_model(n, export_dir) for n in names}, keep=shipped)
+    print(f"wrote {path} ({len(names)} models) in {time.perf_counter() - t:.1f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -132,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.model, checkpoint_dir=args.checkpoint_dir, export_dir=args.export_dir, protocol=_protocol(args)
             )
             print(f"wrote {card}")
+            _write_views(args.export_dir, [args.model])
             metrics = json.loads(card.read_text())["metrics"]
             print(json.dumps({k: v for k, v in metrics.items() if k != "test_nll_per_image"}, indent=2))
         elif args.command == "evaluate":
@@ -158,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             _write_density_maps(args.export_dir)
         elif args.command == "density-maps":
             _write_density_maps(args.export_dir)
+        elif args.command == "views":
+            _write_views(args.export_dir, args.models)
         elif args.command == "report":
             from training.report import report, write_readme
 
@@ -166,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'updated' if write_readme(args.readme, args.export_dir) else 'unchanged'}: {args.readme}")
         elif args.command == "data":
             print(f"wrote {export_demo_data(args.export_dir)}")
+            _write_views(args.export_dir)  # Compare's rows show test digits
         elif args.command == "ganlab":
             from training.studies.ganlab import export_lab
 
@@ -190,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"wrote {run_density(args.export_dir, args.checkpoint_dir, seed=args.seed)}")
             _write_density_maps(args.export_dir)
+            _write_views(args.export_dir)
             print(f"all models retrained and exported in {time.perf_counter() - start:.0f} s")
     except (DataError, FileNotFoundError, KeyError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)

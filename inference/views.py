@@ -1,0 +1,154 @@
+"""What the app shows first, stored at export: it depends only on the shipped files.
+
+Two views cost seconds to compute and are the same for every visitor who has not changed a setting:
+
+- Compare's rows at the default seed: each model's samples, reconstructions and completions of the same test
+  digits (the autoregressive samplers and the diffusion model take 4-5 s for all of them together);
+- the Out-of-distribution page's probe scores for the default test digit (a VAE's bound takes 5,000 importance
+  samples per probe).
+
+``python -m training views`` computes them through the functions the pages call (also the last step of ``export``,
+``evaluate``, ``data`` and ``all``) into exported/views.npz. Each view names what it was computed from: the sha256
+of its model's networks, and of the test digits where it shows them. A page uses a stored view only when those still
+match, and computes it live otherwise, so a retrained model never shows a stale picture. Scores are stored by the
+content of the images they score, so a page finds them whatever path led it to those images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from inference.autoregressive import hidden_mask
+from inference.data import DEMO_DATA_FILE, TestDigits, load_test_digits
+from inference.metrics import nll_nats
+from inference.probes import probes
+
+FILE = "views.npz"
+DEFAULT_SEED = 0  # the seed box's default on every page
+DEFAULT_DIGIT = 0  # the test digit picker's default
+ROW_KINDS = ("samples", "reconstructions", "completions")
+
+
+def digits_source(folder: Path) -> str:
+    return "digits:" + hashlib.sha256((Path(folder) / DEMO_DATA_FILE).read_bytes()).hexdigest()
+
+
+def source(card, digits: str) -> str:
+    """What a model's views were computed from: the sha256 of its networks, in a fixed order, and of the test digits
+    (``digits``: :func:`digits_source`)."""
+    return "+".join(f"{role}:{spec.sha256}" for role, spec in sorted(card.networks.items())) + f"+{digits}"
+
+
+def images_key(images: np.ndarray) -> str:
+    """A stored score's key: the images' shape and content (float32)."""
+    images = np.ascontiguousarray(images, np.float32)
+    return "x".join(map(str, images.shape)) + ":" + hashlib.sha256(images.tobytes()).hexdigest()[:32]
+
+
+def row_key(name: str, kind: str, seed: int) -> str:
+    return f"{name}/compare/{kind}/{seed}"
+
+
+def nll_key(name: str, images: np.ndarray) -> str:
+    return f"{name}/nll/{images_key(images)}"
+
+
+# ---- the computations the pages make -----------------------------------------------------------------------------
+def test_indices(count: int, kind: str, seed: int) -> np.ndarray:
+    """The test digits Compare shows every model for a seed: 8 to reconstruct, 4 to complete."""
+    return np.random.default_rng(seed).choice(count, size=8 if kind == "reconstructions" else 4, replace=False)
+
+
+def row_kinds(capabilities) -> list[str]:
+    """The Compare rows a model has: samples if it generates, reconstructions with an encoder, completions if it
+    fills in hidden pixels."""
+    has = {
+        "samples": capabilities.generative,
+        "reconstructions": capabilities.has_encoder,
+        "completions": capabilities.can_complete,
+    }
+    return [kind for kind in ROW_KINDS if has[kind]]
+
+
+def compare_row(model, kind: str, seed: int, digits: TestDigits) -> np.ndarray:
+    """A model's row on Compare: 8 samples (a conditional model draws 0 to 7), 8 reconstructions, or 4 completions of
+    digits with the bottom half hidden (binarized for a binary model, 8-bit for the others)."""
+    if kind == "samples":
+        return model.sample(8, seed)
+    idx = test_indices(len(digits), kind, seed)
+    if kind == "reconstructions":
+        return model.reconstruct(digits.gray(idx))
+    labels = digits.labels[idx] if model.conditional else None
+    shown = digits.binary[idx].astype(np.float32) if model.capabilities.image_kind == "binary" else digits.gray(idx)
+    return model.complete(shown, hidden_mask("bottom"), seed=seed, labels=labels)
+
+
+def default_probes(digits: TestDigits, image_kind: str) -> np.ndarray:
+    """The Out-of-distribution page's probes of the default test digit, of a model's kind: (P, 28, 28)."""
+    digit = digits.binary[DEFAULT_DIGIT].astype(np.float32) if image_kind == "binary" else digits.gray(DEFAULT_DIGIT)
+    return np.stack(list(probes(digit, kind=image_kind).values()))
+
+
+# ---- storing -----------------------------------------------------------------------------------------------------
+Views = dict[str, tuple[np.ndarray, str]]  # key -> (array, source)
+
+
+def model_views(name: str, model, digits: TestDigits, folder: Path) -> Views:
+    """Every stored view of one loaded model."""
+    views: Views = {}
+    made_from = source(model.card, digits_source(folder))
+    for kind in row_kinds(model.capabilities):
+        views[row_key(name, kind, DEFAULT_SEED)] = (compare_row(model, kind, DEFAULT_SEED, digits), made_from)
+    if model.capabilities.has_likelihood:
+        images = default_probes(digits, model.capabilities.image_kind)
+        views[nll_key(name, images)] = (nll_nats(model, images), made_from)
+    return views
+
+
+def update(folder: Path, models: dict, keep: set[str] | None = None) -> Path:
+    """Recompute the views of ``models`` ({name: loaded model}) and store them with the others already stored, less
+    those of models not in ``keep`` (the names still shipped; None keeps all)."""
+    folder = Path(folder)
+    digits = load_test_digits(folder)
+    views = {k: v for k, v in read(folder / FILE).items() if keep is None or k.split("/", 1)[0] in keep}
+    for name, model in models.items():
+        views = {k: v for k, v in views.items() if k.split("/", 1)[0] != name}
+        views |= model_views(name, model, digits, folder)
+    return write(folder / FILE, views)
+
+
+def write(path: Path, views: Views) -> Path:
+    arrays: dict[str, np.ndarray] = {}
+    for key, (array, source) in sorted(views.items()):
+        arrays[f"{key}|value"] = np.asarray(array)
+        arrays[f"{key}|source"] = np.str_(source)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+    return path
+
+
+def read(path: Path) -> Views:
+    """The stored views, {key: (array, source)}; empty if the file is missing or unreadable (the pages then compute
+    everything live)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return {}
+    return {
+        key[: -len("|value")]: (value, str(data[key[: -len("|value")] + "|source"]))
+        for key, value in data.items()
+        if key.endswith("|value") and key[: -len("|value")] + "|source" in data
+    }
+
+
+def stored(views: Views, key: str, source: str) -> np.ndarray | None:
+    """A stored view if it was computed from ``source``, else None (compute it live)."""
+    found = views.get(key)
+    return found[0] if found is not None and found[1] == source else None
