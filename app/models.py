@@ -6,7 +6,6 @@ choice also show what is unavailable and why (app.widgets, app.display).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,18 +147,20 @@ def _compare_row(name: str, kind: str, seed: int, folder: str) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _completion(name, folder, images, hidden, n, seed, temperature, label) -> tuple[np.ndarray, float]:
+def _completion(name, folder, image, hidden, n, seed, temperature, label) -> tuple[np.ndarray, float]:
     model = cached_model(name, folder)
-    start = time.perf_counter()
-    filled = model.complete(images, hidden, n, seed, temperature=temperature, labels=label)
-    return filled, time.perf_counter() - start
+    key = views.completion_key(name, image, hidden, n, seed, temperature, label)
+    found, seconds = _stored(model, key, folder), _stored(model, f"{key}/seconds", folder)
+    if found is not None and seconds is not None:
+        return found, float(seconds)
+    return views.completion(model, image, hidden, n, seed, temperature, label)
 
 
 def completion(
     name: str, image: np.ndarray, hidden: np.ndarray, n: int, seed: int, temperature: float, label: int | None
 ) -> tuple[np.ndarray, float]:
     """n completions of one image's ``hidden`` pixels (a conditional model asked for ``label``), and the seconds they
-    took to draw; cached, so a class opening the page at its defaults draws them once."""
+    took to draw; cached, so a class opening the page draws them once (at its defaults, export did)."""
     image, hidden = np.ascontiguousarray(image, np.float32), np.ascontiguousarray(hidden, bool)
     return _completion(name, folder(), image, hidden, int(n), int(seed), float(temperature), label)
 

@@ -5,7 +5,8 @@ Two views cost seconds to compute and are the same for every visitor who has not
 - Compare's rows at the default seed: each model's samples, reconstructions and completions of the same test
   digits (the autoregressive samplers and the diffusion model take 4-5 s for all of them together);
 - the Out-of-distribution page's probe scores for the default test digit (a VAE's bound takes 5,000 importance
-  samples per probe).
+  samples per probe);
+- the Complete page's completions of the default test digit, with the seconds they took to draw.
 
 ``python -m training views`` computes them through the functions the pages call (also the last step of ``export``,
 ``evaluate``, ``data`` and ``all``) into exported/views.npz. Each view names what it was computed from: the sha256
@@ -17,6 +18,7 @@ content of the images they score, so a page finds them whatever path led it to t
 from __future__ import annotations
 
 import hashlib
+import time
 import zipfile
 from pathlib import Path
 
@@ -47,6 +49,11 @@ def images_key(images: np.ndarray) -> str:
     """A stored score's key: the images' shape and content (float32)."""
     images = np.ascontiguousarray(images, np.float32)
     return "x".join(map(str, images.shape)) + ":" + hashlib.sha256(images.tobytes()).hexdigest()[:32]
+
+
+def completion_key(name: str, image, hidden, n: int, seed: int, temperature: float, label: int | None) -> str:
+    """A stored completion's key: the image, the hidden pixels and every setting the Complete page passes."""
+    return f"{name}/complete/{images_key(image)}/{images_key(hidden)}/{n}/{seed}/{float(temperature)!r}/{label}"
 
 
 def row_key(name: str, kind: str, seed: int) -> str:
@@ -87,10 +94,28 @@ def compare_row(model, kind: str, seed: int, digits: TestDigits) -> np.ndarray:
     return model.complete(shown, hidden_mask("bottom"), seed=seed, labels=labels)
 
 
+def default_digit(digits: TestDigits, image_kind: str) -> np.ndarray:
+    """The default test digit as a model of this kind sees it: the fixed binarization, or its 256 grey levels."""
+    return digits.binary[DEFAULT_DIGIT].astype(np.float32) if image_kind == "binary" else digits.gray(DEFAULT_DIGIT)
+
+
+def completion(model, image, hidden, n: int, seed: int, temperature: float, label: int | None):
+    """The Complete page's n completions of one image, and the seconds they took to draw."""
+    start = time.perf_counter()
+    filled = model.complete(image, hidden, n, seed, temperature=temperature, labels=label)
+    return filled, time.perf_counter() - start
+
+
+def default_completion_settings(model, digits: TestDigits) -> tuple:
+    """What the Complete page passes at its defaults: the default digit, the bottom half hidden, 4 completions, the
+    default seed, temperature 1, and the digit's own class for a conditional model."""
+    label = int(digits.labels[DEFAULT_DIGIT]) if model.conditional else None
+    return default_digit(digits, model.capabilities.image_kind), hidden_mask("bottom"), 4, DEFAULT_SEED, 1.0, label
+
+
 def default_probes(digits: TestDigits, image_kind: str) -> np.ndarray:
     """The Out-of-distribution page's probes of the default test digit, of a model's kind: (P, 28, 28)."""
-    digit = digits.binary[DEFAULT_DIGIT].astype(np.float32) if image_kind == "binary" else digits.gray(DEFAULT_DIGIT)
-    return np.stack(list(probes(digit, kind=image_kind).values()))
+    return np.stack(list(probes(default_digit(digits, image_kind), kind=image_kind).values()))
 
 
 # ---- storing -----------------------------------------------------------------------------------------------------
@@ -106,6 +131,12 @@ def model_views(name: str, model, digits: TestDigits, folder: Path) -> Views:
     if model.capabilities.has_likelihood:
         images = default_probes(digits, model.capabilities.image_kind)
         views[nll_key(name, images)] = (nll_nats(model, images), made_from)
+    if model.capabilities.can_complete:
+        settings = default_completion_settings(model, digits)
+        filled, seconds = completion(model, *settings)
+        key = completion_key(name, *settings)
+        views[key] = (filled, made_from)
+        views[f"{key}/seconds"] = (np.float64(seconds), made_from)
     return views
 
 

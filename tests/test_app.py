@@ -272,8 +272,8 @@ def test_complete_page_hides_and_fills():
 
 
 def test_complete_draws_each_setting_once_for_every_session(monkeypatch):
-    """A class opening Complete at its defaults: the first session draws the completions, the next ones get the same
-    pictures from the cache, with the time they took to draw."""
+    """A class opening Complete: its defaults were drawn at export; the first session to ask for another seed draws
+    the completions, the next ones get them from the cache, with the time they took to draw."""
     from app import models
     from inference.autoregressive import Autoregressive
 
@@ -287,9 +287,13 @@ def test_complete_draws_each_setting_once_for_every_session(monkeypatch):
     monkeypatch.setattr(Autoregressive, "complete", counted)
     first = open_page("app_pages/complete.py")
     assert_clean(first)
+    assert calls == [], "the defaults' completions are stored at export"
+    first.sidebar.number_input(key="seed").set_value(9).run()
+    assert_clean(first)
     drawn = len(calls)
     assert drawn >= 4, "every autoregressive model completes the digit"
     second = open_page("app_pages/complete.py")
+    second.sidebar.number_input(key="seed").set_value(9).run()
     assert_clean(second)
     assert len(calls) == drawn, "the second session draws nothing"
     assert sum("drawn in" in c.value for c in second.caption) == drawn

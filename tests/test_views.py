@@ -28,6 +28,10 @@ def test_every_model_has_its_views_stored_and_current(name):
     if SHIPPED[name].capabilities.has_likelihood:
         key = views.nll_key(name, views.default_probes(DIGITS, SHIPPED[name].capabilities.image_kind))
         assert key in STORED and STORED[key][1] == made_from, "no current probe scores"
+    if SHIPPED[name].capabilities.can_complete:
+        key = views.completion_key(name, *views.default_completion_settings(load_model(name, EXPORTED), DIGITS))
+        assert key in STORED and STORED[key][1] == made_from, "no current completions"
+        assert f"{key}/seconds" in STORED
 
 
 def test_nothing_stored_for_a_model_that_is_not_shipped():
@@ -44,7 +48,9 @@ def test_stored_views_are_what_the_pages_compute_live(name):
     for key, (value, made_from) in live.items():
         stored, stored_from = STORED[key]
         assert stored_from == made_from and stored.shape == value.shape, key
-        if "/nll/" in key:
+        if key.endswith("/seconds"):  # how long it took to draw: a time, not a picture
+            assert 0 < stored < 60 and 0 < value < 60
+        elif "/nll/" in key:
             np.testing.assert_allclose(stored, value, rtol=1e-4, err_msg=key)
         else:
             assert np.mean(np.abs(stored - value) > 1 / 255) <= 0.02, key
