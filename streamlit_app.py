@@ -7,9 +7,9 @@ auto-discovered multipage app for the first run after the server starts, so a de
 
 import streamlit as st
 
-from inference.runtime import limit_malloc_arenas, script_run
+from inference.runtime import script_run, tune_malloc
 
-limit_malloc_arenas()  # freed memory stays in few heaps, not one per script-run thread
+tune_malloc()  # freed memory goes back to the system, not kept in a heap per script-run thread
 
 st.set_page_config(page_title="Generative Models Lab", page_icon=":material/blur_on:", layout="wide")
 

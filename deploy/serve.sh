@@ -33,7 +33,7 @@ mkdir -p "$RUN"
 if [ "$(id -u)" = 0 ]; then chmod 711 "$RUN"; fi
 export GENLAB_THREADS=${GENLAB_THREADS:-$(( $(nproc) / N > 0 ? $(nproc) / N : 1 ))}
 # Few malloc heaps, from the replicas' start: freed memory otherwise stays in a heap per script-run thread
-# (inference/runtime.py, limit_malloc_arenas).
+# (inference/runtime.py, tune_malloc: the app cannot set this itself once the server has started its threads).
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 children=()

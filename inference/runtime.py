@@ -143,31 +143,48 @@ except OSError:
     _LIBC = None
 _MALLOC_TRIM = _glibc_function("malloc_trim")
 _MALLOPT = _glibc_function("mallopt")
-M_ARENA_MAX = -8  # glibc's mallopt parameter
+# glibc's mallopt parameters, and the MALLOC_*_ variables that set them at start (which the app leaves as they are)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
+MALLOC_SETTINGS = {  # parameter: (its environment variable, the app's value)
+    M_ARENA_MAX: ("MALLOC_ARENA_MAX", 2),
+    M_MMAP_THRESHOLD: ("MALLOC_MMAP_THRESHOLD_", 1 << 20),  # blocks of 1 MB up: mapped alone, unmapped when freed
+    M_TRIM_THRESHOLD: ("MALLOC_TRIM_THRESHOLD_", 4 << 20),  # a heap's free top past 4 MB goes back on a free
+}
 
 
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Have glibc's malloc keep at most ``arenas`` heaps for the whole process, as MALLOC_ARENA_MAX does.
+def tune_malloc() -> list[str]:
+    """Keep glibc's malloc from holding on to freed memory in a long-lived, many-threaded server.
 
-    By default each thread that allocates may get a heap of its own, up to 8 per core, and a freed block stays in
-    the heap of the thread that allocated it. Streamlit runs every script run in a new thread, so a server that
-    had used every page held freed memory in many heaps: benchmarks/app.py measured 483 MB resident, and 377 MB in
-    a run with MALLOC_ARENA_MAX=2. The app calls this in every script run (it costs nothing); heaps made before the
-    first stay
-    (deploy/serve.sh also sets MALLOC_ARENA_MAX for its replicas). Returns whether glibc took it; a no-op
-    elsewhere, or where MALLOC_ARENA_MAX is set already."""
-    if os.environ.get("MALLOC_ARENA_MAX") or _MALLOPT is None:
-        return False
-    return bool(_MALLOPT(M_ARENA_MAX, arenas))
+    Three defaults add up in a Streamlit server, which runs every script run in a new thread. Each thread may get a
+    heap of its own (up to 8 per core), and a freed block stays in the heap that made it. glibc raises its mmap
+    threshold to the largest block freed (up to 32 MB), so arrays that were mapped alone and returned on free come
+    from those heaps instead; and a thread heap's free top is given back only past a trim threshold that rises with
+    it, and never by malloc_trim. After three browser sessions had toured every page the server held 703 MB in 16
+    heaps; with MALLOC_ARENA_MAX=2 in its environment, 398 MB. The heap limit must come before the server starts
+    its threads (glibc fixes the limit once there are more than 8 heaps, and a server has 8 before its first script
+    run): deploy/serve.sh and the Dockerfile set it. From here, on a host that runs ``streamlit run`` itself, the
+    fixed thresholds still apply to every heap: 421 MB after the same tour, in 16 heaps. They cost the heaviest
+    interactions 1-18% more time (benchmarks/malloc.py). Settings given in the environment are left alone. Returns
+    the variables set (none where the C library is not glibc); called on every script run, it sets them once."""
+    global _tuned
+    if _MALLOPT is None or _tuned is not None:
+        return _tuned or []
+    _tuned = [
+        env for param, (env, value) in MALLOC_SETTINGS.items() if not os.environ.get(env) and _MALLOPT(param, value)
+    ]
+    return _tuned
+
+
+_tuned: list[str] | None = None
 
 
 def memory_budget_mb() -> float:
-    """GENLAB_MEMORY_BUDGET_MB if set, else 800: above this resident size, freed memory goes back to
-    the system when the server goes idle. 800 keeps a hosted app (often limited to ~1 GB) clear of
-    its limit without trimming in ordinary use: at 450 the app measured 417-447 MB after every page
-    instead of ~494, but the median load time with 8 sessions at once rose from 5.1-6.8 s to 8.2-8.6 s."""
+    """GENLAB_MEMORY_BUDGET_MB if set, else 400 (issue 18's target for one server): above this resident size, freed
+    memory goes back to the system once the server has been idle IDLE_TRIM_SECONDS. The wait is what lets the budget
+    be this low: trimming after every run, at 450, had made the median load with 8 sessions at once rise from
+    5.1-6.8 s to 8.2-8.6 s, since each trim made the next runs fault their memory in again."""
     env = os.environ.get("GENLAB_MEMORY_BUDGET_MB", "")
-    return float(env) if env.replace(".", "", 1).isdigit() else 800.0
+    return float(env) if env.replace(".", "", 1).isdigit() else 400.0
 
 
 def resident_mb() -> float | None:
@@ -194,8 +211,25 @@ def release_free_memory(budget_mb: float | None = None) -> bool:
     return True
 
 
+IDLE_TRIM_SECONDS = 2.0  # how long the server must have run no script before it hands freed memory back
 _active_runs = 0
+_runs_started = 0  # every run started so far: a trim scheduled at idle is off if another began since
 _active_lock = threading.Lock()
+
+
+def _trim_if_still_idle(started: int) -> None:
+    with _active_lock:
+        if _active_runs or _runs_started != started:
+            return
+    release_free_memory()
+
+
+def _trim_when_idle(started: int) -> None:
+    """Release free memory once the server has stayed idle IDLE_TRIM_SECONDS: a burst of runs (a class clicking)
+    is not slowed by trims between its runs, and the memory goes back when the burst is over."""
+    timer = threading.Timer(IDLE_TRIM_SECONDS, _trim_if_still_idle, args=(started,))
+    timer.daemon = True
+    timer.start()
 
 
 def run_log_path() -> str | None:
@@ -219,12 +253,13 @@ def _log_run(page: str, started: float, seconds: float, outcome: str) -> None:
 
 @contextmanager
 def script_run(page: str = "") -> Iterator[None]:
-    """Wraps one script run of the app (``page``: its name, for the run log); the last run to finish, when the
-    server goes idle, releases free memory above the budget (while other runs are going, a trim would make them
-    fault their memory in again)."""
-    global _active_runs
+    """Wraps one script run of the app (``page``: its name, for the run log); when the last run to finish leaves
+    the server idle, free memory above the budget goes back to the system if no run starts within
+    IDLE_TRIM_SECONDS (while runs are going, a trim would make them fault their memory in again)."""
+    global _active_runs, _runs_started
     with _active_lock:
         _active_runs += 1
+        _runs_started += 1
     started, wall = time.perf_counter(), time.time()
     outcome = "ok"
     try:
@@ -236,6 +271,6 @@ def script_run(page: str = "") -> Iterator[None]:
         _log_run(page, wall, time.perf_counter() - started, outcome)
         with _active_lock:
             _active_runs -= 1
-            idle = _active_runs == 0
+            idle, started = _active_runs == 0, _runs_started
         if idle:
-            release_free_memory()
+            _trim_when_idle(started)
