@@ -165,6 +165,18 @@ def completion(
     return _completion(name, folder(), image, hidden, int(n), int(seed), float(temperature), label)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _test_codes(name: str, folder: str) -> np.ndarray:
+    model = cached_model(name, folder)
+    found = _stored(model, views.codes_key(name), folder)
+    return found if found is not None else views.test_codes(model, _test_digits(folder))
+
+
+def test_codes(name: str) -> np.ndarray:
+    """The 500 fixed-binary test digits encoded by a model with an encoder (a VAE's posterior means), (500, D)."""
+    return _test_codes(name, folder())
+
+
 def compare_row(name: str, kind: str, seed: int) -> np.ndarray:
     """A model's row on Compare ("samples", "reconstructions" or "completions" at a seed), cached so sorting and
     filtering stay instant; the default seed's rows come from export."""

@@ -24,7 +24,7 @@ def representations(folder: str, seed: int) -> dict:
         # Named by the model's family, not its title ("Autoencoder, 16-d code" + " codes" read "code codes").
         kind = "posterior means" if model.density == "bound" else "codes"
         name = f"{entry.title.split(',')[0]} {kind} ({model.latent_dim}-d)"
-        out[name] = model.encode(digits.binary.astype(np.float32))  # a VAE's are its posterior means
+        out[name] = models.test_codes(entry.name)  # stored at export; a VAE's are its posterior means
     result = {}
     for name, x in out.items():
         scores, explained = pca(x, 2)
