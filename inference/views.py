@@ -1,6 +1,6 @@
 """What the app shows first, stored at export: it depends only on the shipped files.
 
-Two views cost seconds to compute and are the same for every visitor who has not changed a setting:
+These views cost seconds to compute and are the same for every visitor who has not changed a setting:
 
 - Compare's rows at the default seed: each model's samples, reconstructions and completions of the same test
   digits (the autoregressive samplers and the diffusion model take 4-5 s for all of them together);
@@ -10,10 +10,10 @@ Two views cost seconds to compute and are the same for every visitor who has not
 - the Latent structure page's codes of the 500 test digits (the flow alone takes 0.4 s to encode them).
 
 ``python -m training views`` computes them through the functions the pages call (also the last step of ``export``,
-``evaluate``, ``data`` and ``all``) into exported/views.npz. Each view names what it was computed from: the sha256
-of its model's networks, and of the test digits where it shows them. A page uses a stored view only when those still
-match, and computes it live otherwise, so a retrained model never shows a stale picture. Scores are stored by the
-content of the images they score, so a page finds them whatever path led it to those images.
+``data`` and ``all``) into exported/views.npz. Each view names what it was computed from: the sha256 of its model's
+networks and of the test digits. A page uses a stored view only when those still match, and computes it live
+otherwise, so a retrained model never shows a stale picture. Scores and completions are stored by the content of
+their images and every setting, so a page finds them only where they apply, whatever path led it there.
 """
 
 from __future__ import annotations
