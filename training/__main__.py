@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("density-maps", help="recompute the Density in 2-D page's maps from the exported models")
     add_dirs(p)
 
-    p = sub.add_parser("views", help="recompute the views the app shows first (Compare's rows, the probes' scores)")
+    p = sub.add_parser(
+        "views", help="recompute what Compare, Complete, Out-of-distribution and Latent structure show first"
+    )
     p.add_argument("models", nargs="*", choices=[[], *MODELS], metavar="model")
     p.add_argument("--export-dir", type=Path, default=DEFAULT_EXPORT_DIR)
 
