@@ -116,10 +116,17 @@ def page(browser):
 
 
 def settle(pg, timeout: float = 120_000) -> None:
-    """Wait until the script has finished running (the app's script state is notRunning)."""
+    """Wait until the script has finished running (the app's script state is notRunning) and is still finished a
+    moment later: a run that a rerun interrupts (a widget taking its value from the link, say) passes through
+    notRunning on its way to the next, with its page half drawn."""
+    done = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    deadline = time.monotonic() + timeout / 1000
     pg.wait_for_timeout(300)
-    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
-    pg.wait_for_timeout(300)
+    while True:
+        pg.wait_for_selector(done, timeout=max(1.0, deadline - time.monotonic()) * 1000)
+        pg.wait_for_timeout(500)
+        if pg.locator(done).count() or time.monotonic() > deadline:
+            return
 
 
 def open_page(pg, url: str, path: str) -> None:
@@ -131,7 +138,12 @@ def check(pg, name: str, images: int = 0, charts: int = 0) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     assert pg.locator('[data-testid="stException"]').count() == 0, f"{name}: an exception is shown"
-    assert pg.locator('[data-testid="stImage"] img').count() >= images, f"{name}: expected {images}+ images"
+    shown = pg.locator('[data-testid="stImage"] img')
+    for _ in range(20):  # the browser may still be laying out what the finished run sent, on a loaded machine
+        if shown.count() >= images:
+            break
+        pg.wait_for_timeout(250)
+    assert shown.count() >= images, f"{name}: expected {images}+ images"
     charts_shown = pg.locator(
         '[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"], canvas.marks'
     ).count()
