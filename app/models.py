@@ -14,7 +14,7 @@ import streamlit as st
 
 from inference import density, density_maps, features, ganlab, views
 from inference.base import Capabilities, OnnxModel
-from inference.cards import CardError, DensityCard, FeaturesCard
+from inference.cards import CardError, DensityCard, FeaturesCard, networks_source
 from inference.data import TestDigits, load_test_digits
 from inference.metrics import nll_nats
 from inference.registry import ModelEntry, exported_dir, load_model, scan
@@ -262,7 +262,7 @@ def density_map(dataset: str, kind: str) -> density_maps.DensityMap:
     if kind == density_maps.TRUE:
         expected = density_maps.true_source(TOYS[dataset])
     else:
-        expected = density_maps.source(toy_networks(dataset)[0][kind])
+        expected = networks_source(toy_networks(dataset)[0][kind])
     stored = _stored_maps(folder()).get((dataset, kind))
     if stored is not None and stored[1] == expected:
         return stored[0]

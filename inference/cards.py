@@ -139,6 +139,12 @@ class NetworkSpec:
         return [t.name for t in self.outputs]
 
 
+def networks_source(networks: dict[str, NetworkSpec]) -> str:
+    """What a view stored at export was computed from, as the app checks it: the sha256 of each network
+    ({role: NetworkSpec}), in a fixed order (inference.views, inference.density_maps)."""
+    return "+".join(f"{role}:{spec.sha256}" for role, spec in sorted(networks.items()))
+
+
 # ---- model cards --------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from inference import density
+from inference.cards import networks_source
 from inference.toy import EXTENT, Toy
 
 CELLS = 200  # grid cells per side (the VAE's importance-sampled map: half as many)
@@ -79,14 +80,10 @@ def true_map(toy: Toy, cells: int = CELLS) -> DensityMap:
     return leveled(values)
 
 
-def source(networks: dict) -> str:
-    """What a model's map was computed from: the sha256 of its networks ({role: NetworkSpec}), in a fixed order."""
-    return "+".join(f"{role}:{spec.sha256}" for role, spec in sorted(networks.items()))
-
-
 def model_source(model) -> str:
-    """:func:`source` of a loaded toy model (inference.density's TrainedDensity or GeneratorSamples)."""
-    return source(model.entry.networks if hasattr(model, "entry") else {"generator": model.spec})
+    """What a loaded toy model's map was computed from (inference.density's TrainedDensity or GeneratorSamples):
+    the sha256 of its networks."""
+    return networks_source(model.entry.networks if hasattr(model, "entry") else {"generator": model.spec})
 
 
 def true_source(toy: Toy) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.autoregressive import hidden_mask
+from inference.cards import networks_source
 from inference.data import DEMO_DATA_FILE, TestDigits, load_test_digits
 from inference.metrics import nll_nats
 from inference.probes import probes
@@ -43,7 +44,7 @@ def digits_source(folder: Path) -> str:
 def source(card, digits: str) -> str:
     """What a model's views were computed from: the sha256 of its networks, in a fixed order, and of the test digits
     (``digits``: :func:`digits_source`)."""
-    return "+".join(f"{role}:{spec.sha256}" for role, spec in sorted(card.networks.items())) + f"+{digits}"
+    return f"{networks_source(card.networks)}+{digits}"
 
 
 def images_key(images: np.ndarray) -> str:
