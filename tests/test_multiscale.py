@@ -142,21 +142,14 @@ def test_completion_keeps_the_visible_grey_levels(kind):
     assert not np.array_equal(done[0][hidden], done[1][hidden])
 
 
-def test_a_completion_skips_the_base_pixels_every_image_keeps_and_draws_the_same():
+def test_a_completion_skips_the_base_pixels_every_image_keeps_and_draws_the_same(record_calls):
     """Base pixels (and whole groups) that every image keeps cost no network call; the completion is the one drawn
     when every step runs (as it does when recording the parameters it used)."""
     model = load_model("pixelcnn_multiscale")
     x = load_test_digits().gray(np.array([7, 12]))
     hidden = hidden_mask("bottom")
-    base, calls = model.networks["base"], []
-
-    def counted(*inputs):
-        calls.append(1)
-        return base(*inputs)
-
-    model.networks["base"] = counted
+    calls = record_calls(model.networks, "base")
     skipped = model.complete(x, hidden, seed=2)
-    model.networks["base"] = base
     size = model.sizes[0]
     assert len(calls) == hidden[:: 28 // size, :: 28 // size].sum() < size * size
     visited, _ = model.sample(2, 2, known=x, known_mask=~hidden, record_logits=True)

@@ -82,18 +82,6 @@ def test_scores_are_stored_by_the_images_they_score():
     assert views.nll_key("vae", other) != views.nll_key("vae", probes)
 
 
-def counting(monkeypatch, module, name: str) -> list:
-    """Count the calls of module.name (the pages call it through the module)."""
-    calls, real = [], getattr(module, name)
-
-    def counted(*args, **kwargs):
-        calls.append(args[1] if name == "compare_row" else 1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, counted)
-    return calls
-
-
 def open_page(page: str) -> AppTest:
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
     at.run()
@@ -103,24 +91,24 @@ def open_page(page: str) -> AppTest:
     return at
 
 
-def test_compare_shows_the_stored_rows_at_the_default_seed_and_draws_another(monkeypatch):
+def test_compare_shows_the_stored_rows_at_the_default_seed_and_draws_another(record_calls):
     """Its first render draws nothing (export did); another seed draws every row."""
     from app import models
 
     models._compare_row.clear()
-    calls = counting(monkeypatch, views, "compare_row")
+    calls = record_calls(views, "compare_row")  # the pages call it through the module
     at = open_page("app_pages/compare.py")
     assert calls == [], "the default seed's rows are stored"
     at.sidebar.number_input(key="seed").set_value(5).run()
     assert not at.exception
-    assert {"samples", "reconstructions", "completions"} <= set(calls)
+    assert {"samples", "reconstructions", "completions"} <= {kind for _, kind, *_ in calls}
 
 
-def test_out_of_distribution_shows_the_stored_scores_of_the_default_digit(monkeypatch):
+def test_out_of_distribution_shows_the_stored_scores_of_the_default_digit(record_calls):
     from app import models
 
     models._nll_of.clear()
-    calls = counting(monkeypatch, models, "nll_nats")
+    calls = record_calls(models, "nll_nats")
     at = open_page("app_pages/image_likelihood.py")
     assert calls == [], "the default digit's probes are scored at export"
     at.number_input(key="digit_index").set_value(3).run()
@@ -128,10 +116,10 @@ def test_out_of_distribution_shows_the_stored_scores_of_the_default_digit(monkey
     assert calls, "another digit is scored live"
 
 
-def test_latent_structure_encodes_nothing_on_its_first_render(monkeypatch):
+def test_latent_structure_encodes_nothing_on_its_first_render(record_calls):
     import streamlit as st
 
     st.cache_data.clear()  # the page's own cache of what it computed from the codes, too
-    calls = counting(monkeypatch, views, "test_codes")
+    calls = record_calls(views, "test_codes")
     open_page("app_pages/latent.py")
     assert calls == [], "the test digits' codes are stored at export"
