@@ -181,24 +181,52 @@ def test_completion_keeps_the_visible_grey_levels(kind):
 
 
 @pytest.mark.parametrize("kind", ["bottom", "right", "rows"])
-def test_a_completion_skips_the_kept_pixels_and_draws_the_same(kind):
+def test_a_completion_skips_the_kept_pixels_and_draws_the_same(kind, record_calls):
     """The row-cached sampler skips the pixels every image keeps (no call for them): the completion is the one it
     draws when it visits every pixel (as it does when recording the parameters it used)."""
     model = load_model("pixelcnn_pp")
     x = load_test_digits().gray(np.array([3, 9]))
     mask = hidden_mask(kind, 28, 6)
-    step, calls = model.networks["pixel_step"], []
-
-    def counted(*inputs):
-        calls.append(1)
-        return step(*inputs)
-
-    model.networks["pixel_step"] = counted
+    calls = record_calls(model.networks, "pixel_step")
     skipped = model.complete(x, mask, seed=4)
-    model.networks["pixel_step"] = step
     assert len(calls) == mask.sum(), "one row-stream call per hidden pixel"
     visited, _ = model.sample(2, 4, known=x, known_mask=~mask, record_logits=True)
     np.testing.assert_array_equal(skipped, visited)
+
+
+@pytest.mark.parametrize("name", EIGHT_BIT)
+def test_each_sampler_call_reads_only_what_its_pixel_depends_on(name, record_calls):
+    """The context of row i from the rows down to i (to a multiple of 4, for the 7 x 7 level), the row stream from
+    the row_reach columns before the pixel: in all about half of what whole images and whole rows would cost (the
+    sampler's images are checked against the full network in test_fast_sampler_follows_the_full_network)."""
+    model = load_model(name)
+    context, rows = record_calls(model.networks, "context"), record_calls(model.networks, "pixel_step")
+    model.sample(2, seed=1)
+    reach = get_spec(name).build(28).row_reach
+    assert [a[0].shape[2] for a in context] == [min(28, (i // 4 + 1) * 4) for i in range(28)]
+    widths = [a[0].shape[3] for a in rows]
+    assert widths == [min(j, reach) + 1 for _ in range(28) for j in range(28)]
+    assert all(a[1].shape[3] == w for a, w in zip(rows, widths, strict=True)), "context windows as wide"
+    assert np.mean(widths) < 15
+
+
+def test_the_row_reach_is_what_a_pixel_reads_of_its_row():
+    """A window of row_reach columns before a pixel gives the row stream's output at the pixel exactly (random
+    weights, float64: a fresh model's blocks start as the identity), and one column fewer does not: the sampler's
+    windows are neither short nor long."""
+    torch.manual_seed(0)
+    model = get_spec("pixelcnn_pp").build(28).double().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.2)
+    x, context = torch.rand(2, 1, 1, 28, dtype=torch.float64), torch.randn(2, 32, 1, 28, dtype=torch.float64)
+    with torch.no_grad():
+        whole = model.row_params(x, context)
+        for j in (21, 24, 27):
+            for reach, same in ((model.row_reach, True), (model.row_reach - 1, False)):
+                lo = j - reach
+                window = model.row_params(x[..., lo : j + 1], context[..., lo : j + 1])[..., -1]
+                assert torch.allclose(window, whole[..., j], atol=1e-12) == same, (j, reach)
 
 
 def test_the_most_uncertain_pixel_has_the_most_entropy():

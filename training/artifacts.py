@@ -64,15 +64,17 @@ def write_card(path: Path, card) -> Path:
 
 
 def export_network(net: Network, path: Path) -> dict:
-    """Write one network as a single ONNX file with a dynamic batch dimension; describe it."""
+    """Write one network as a single ONNX file with a dynamic batch dimension (and the network's other dynamic
+    dimensions, if it names any); describe it."""
     batch = torch.export.Dim("batch", min=1, max=65_536)
     net.module.eval()
+    shapes = [{0: batch} | (net.dims[k] if k < len(net.dims) else {}) for k in range(len(net.example_inputs))]
     # torch.export groups a forward's *args into one tuple, so the dynamic shapes must too.
     params = inspect.signature(net.module.forward).parameters.values()
     fixed = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-    dynamic: list = [{0: batch}] * min(fixed, len(net.example_inputs))
+    dynamic: list = shapes[:fixed]
     if any(p.kind == p.VAR_POSITIONAL for p in params):
-        dynamic.append(tuple({0: batch} for _ in net.example_inputs[fixed:]))
+        dynamic.append(tuple(shapes[fixed:]))
     # The dynamo exporter reports each step on stdout; keep the CLI's output to the progress bar.
     with contextlib.redirect_stdout(io.StringIO()):
         torch.onnx.export(

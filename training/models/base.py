@@ -10,12 +10,16 @@ from torch import nn
 
 @dataclass
 class Network:
-    """One ONNX graph of a model: the module, example inputs (batch first) and tensor names."""
+    """One ONNX graph of a model: the module, example inputs (batch first) and tensor names.
+
+    The batch dimension is always exported dynamic; ``dims`` names more dynamic dimensions, per example input
+    ({axis: torch.export.Dim, or a multiple of one}), for a network a sampler runs on part of an image."""
 
     module: nn.Module
     example_inputs: tuple[torch.Tensor, ...]
     input_names: list[str]
     output_names: list[str]
+    dims: tuple[dict, ...] = ()
 
 
 def bernoulli_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

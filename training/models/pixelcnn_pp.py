@@ -225,17 +225,31 @@ class PixelCNNPP(nn.Module):
         nll = -self.log_prob(x).mean()
         return {"loss": nll, "bits_per_dim": nll / (x[0].numel() * math.log(2))}
 
+    @property
+    def row_reach(self) -> int:
+        """How many columns to the left of a pixel its row stream reads: the first 1 x w convolution after the shift
+        right, then two 1 x 3 convolutions per row block. A window of the row_reach columns before a pixel and the
+        pixel's own column gives what the whole row gives at that pixel."""
+        return self.config.first_width + 4 * self.config.row_blocks
+
     def networks(self) -> dict[str, Network]:
+        """The full network, and the fast sampler's two: the context (exported for any height that halves down to
+        the coarsest level: rows 0..r give the context of rows 0..r, as the stream only looks up) and the row
+        stream (any width: a window of the row_reach columns before a pixel is all it reads)."""
         c = self.config
         S = c.image_size
         x = torch.zeros(2, 1, S, S)
+        step = 2 ** (len(c.blocks) - 1)
+        height = step * torch.export.Dim("height_steps", min=1, max=S // step)
+        width = torch.export.Dim("width", min=1, max=S)
         return {
             "full": Network(self, (x,), ["x"], ["params"]),
-            "context": Network(Method(self, "context"), (x,), ["x"], ["context"]),
+            "context": Network(Method(self, "context"), (x,), ["x"], ["context"], dims=({2: height},)),
             "pixel_step": Network(
                 Method(self, "row_params"),
                 (torch.zeros(2, 1, 1, S), torch.zeros(2, c.channels, 1, S)),
                 ["x_row", "context_row"],
                 ["params"],
+                dims=({3: width}, {3: width}),
             ),
         }
