@@ -290,10 +290,9 @@ def server_latent() -> None:
 
 
 def _heat(values: np.ndarray, scale: int = 5) -> np.ndarray:
-    from matplotlib import colormaps
+    from app import raster
 
-    top = max(float(values.max()), 1e-6)
-    rgb = (colormaps["magma"](values / top)[..., :3] * 255).astype(np.uint8)
+    rgb = raster.colorize(values, "magma", 0.0, max(float(values.max()), 1e-6))
     return np.kron(rgb, np.ones((scale, scale, 1), np.uint8))
 
 

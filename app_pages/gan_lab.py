@@ -28,8 +28,8 @@ FPS = 12  # snapshots per second when playing
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def snapshots(folder: str, dataset: str, setting: str, show_mesh: bool, show_heat: bool) -> plots.GanLabFrames:
-    """The snapshots of one run as pictures, each drawn the first time any session shows it (the axes once for
-    all: ~20 ms a snapshot after that), and kept for every session of this server."""
+    """The snapshots of one run as pictures, each drawn the first time any session shows it (~5 ms), and kept for
+    every session of this server."""
     run = next(r for r in models.lab()[0] if r.dataset == dataset and r.setting == setting)
     titles = [f"{setting}: step {int(s):,}" for s in run.steps]
     return plots.GanLabFrames(run.frame, titles, FRAME_PX, show_mesh=show_mesh, show_heat=show_heat)
@@ -77,7 +77,7 @@ def start_playing() -> None:
         st.session_state["lab_frame"] = steps[0]
 
 
-# Play: this run shows every snapshot in turn at FPS (each drawn in ~20 ms the first time: the pace holds).
+# Play: this run shows every snapshot in turn at FPS (each drawn in ~5 ms the first time: the pace holds).
 # Streamlit keeps a widget from the last run on screen, faded, until this run draws it again: so the slider
 # and the Play button are drawn first (disabled), then a copy of the slider that moves replaces the slider
 # in place. When the run ends the step reached is handed to the next run (a widget's value cannot be set

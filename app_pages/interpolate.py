@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from app import display, models, plots, widgets
+from app import display, models, plots, raster, widgets
 from inference import latent
 
 display.header(
@@ -14,8 +14,6 @@ display.header(
     "path starts and ends on the very digits.",
 )
 
-MANIFOLD_PX = 825  # the manifold figure's width on the page
-
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def manifold_png(name: str, span: float, dots: bool, folder: str) -> bytes:
@@ -23,8 +21,7 @@ def manifold_png(name: str, span: float, dots: bool, folder: str) -> bytes:
     a new path or seed above never redraws it."""
     model, digits = models.load(name), models.test_digits()
     codes = model.encode(digits.gray(np.arange(len(digits))))
-    fig = plots.latent_manifold(model, codes, digits.labels, span=span, cells=20, dots=dots)
-    return plots.figure_png(fig, MANIFOLD_PX)
+    return plots.latent_manifold(model, codes, digits.labels, span=span, cells=20, dots=dots)
 
 
 digits = widgets.test_digits()
@@ -110,4 +107,4 @@ span = left.slider("Extent of the grid (prior standard deviations)", 1.0, 4.0, 3
 dots = right.toggle("Test codes", value=True, key="manifold_dots", help="Show the encoded test digits as dots")
 with display.timed("Decoding the manifold..."):
     png = manifold_png(manifold.name, span, dots, models.folder())
-st.image(png, width=MANIFOLD_PX)
+raster.show(png)

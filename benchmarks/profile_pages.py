@@ -4,7 +4,7 @@
 
 For each page (default: those over issue 18's targets in `benchmarks/app.py`) prints the render's wall time
 and the functions of this repository (app/, app_pages/, inference/) with the most cumulative time, then the
-largest outside calls (onnxruntime, Altair, matplotlib, PIL, numpy, Streamlit) by their own time. Both
+largest outside calls (onnxruntime, Altair, PIL, numpy, Streamlit) by their own time. Both
 renders run in this one process, in the order a visitor meets them, so the first includes loading the
 models and filling the caches. Nothing here passes or fails: it prints what it measured.
 """

@@ -1,4 +1,5 @@
-"""The app and its inference package work with torch (and training/) made unimportable."""
+"""The app and its inference package work with torch (and training/) made unimportable, and matplotlib (a
+development tool only: requirements.txt does not have it)."""
 
 import subprocess
 import sys
@@ -15,7 +16,7 @@ SCRIPT = textwrap.dedent(
     """
     import sys
     # A None entry in sys.modules makes `import torch` raise ImportError, like an uninstalled package.
-    for blocked in ("torch", "torchvision", "training", "onnxscript", "mlxtend", "sklearn"):
+    for blocked in ("torch", "torchvision", "training", "onnxscript", "mlxtend", "sklearn", "matplotlib"):
         sys.modules[blocked] = None
 
     import numpy as np
@@ -25,7 +26,8 @@ SCRIPT = textwrap.dedent(
     import inference.latent, inference.metrics, inference.probes, inference.toy
 
     # The inference package is numpy + onnxruntime: it imports neither Streamlit nor matplotlib.
-    ui = sorted(m for m in sys.modules if m.split(".")[0] in ("streamlit", "matplotlib", "altair", "pandas"))
+    ui = sorted(m for m in sys.modules if m.split(".")[0] in ("streamlit", "matplotlib", "altair", "pandas")
+                and sys.modules[m] is not None)  # fmt: skip
     assert not ui, ui
 
     digits = load_test_digits()
