@@ -1,7 +1,7 @@
 """Latency of the Sample page with several users at once: N browser sessions against one server.
 
     python benchmarks/concurrency.py [--sessions 8] [--rounds 2] [--through-nginx N [N ...]]
-    python benchmarks/concurrency.py --classroom [--sessions 30] [--pin] [--through-nginx 1 2]
+    python benchmarks/concurrency.py --classroom [--sessions 30] [--pin] [--protocol] [--through-nginx 1 2]
 
 Starts `streamlit run` (or, with --through-nginx, deploy/serve.sh: nginx in front of N replicas, once for
 each N given, so `--through-nginx 1 2` compares one replica with two in one run), opens N isolated browser contexts in Debian's chromium (headless),
@@ -14,6 +14,9 @@ Prints p50/p95 latency for one session alone and for N at once, per server.
 then the Sample page at a new seed (one of 5), then Reconstruct. Besides the page-ready times the browsers see,
 it reads the server's own seconds per script run from the app's run log (GENLAB_RUN_LOG). --pin runs the server
 (nginx and its replicas too) on core 0 with taskset and the browsers on the others, as on a small hosted instance.
+--protocol replaces the browsers by clients that speak Streamlit's websocket protocol and render nothing (page HTML,
+the script run's messages, the pictures): 30 browsers on one core measure mostly themselves, these measure what the
+server delivers.
 """
 
 from __future__ import annotations
@@ -103,18 +106,74 @@ async def classroom_session(browser, url: str, seeds, out: dict, images: dict, e
         await context.close()
 
 
-async def classroom(url: str, sessions: int, images: dict) -> tuple[dict, dict, list, float]:
-    """One session alone at every seed, then ``sessions`` at once (session i at seed i mod 5). Returns the page-ready
-    times alone and together, the errors, and when the sessions at once started (time.time())."""
+async def protocol_session(url: str, seeds, out: dict, images: dict, errors: list) -> None:
+    """As classroom_session, but a client that speaks Streamlit's websocket protocol and renders nothing: for each
+    page it fetches the page's HTML (which also gets it nginx's sticky cookie), opens the websocket, asks for the
+    page's script run, reads every message until the run has finished, then fetches the pictures the page shows.
+    What 30 such clients measure is what the server delivers to 30 users at once, with no browser's own work on
+    this machine's cores (the frontend's scripts, which a browser fetches once and caches, are not fetched)."""
+    import http.cookiejar
+    import urllib.request
+
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    stream = url.replace("http://", "ws://", 1) + "/_stcore/stream"
+    done = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)  # not a run cut short by a rerun
+    try:
+        for path, seed in [("", None), *[("sample", s) for s in seeds], ("reconstruct", None)]:
+            start = time.perf_counter()
+            query = f"seed={seed}" if seed is not None else ""
+            await asyncio.to_thread(
+                lambda: opener.open(f"{url}/{path}" + (f"?{query}" if query else ""), timeout=600).read()
+            )  # noqa: B023
+            cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+            pictures, exception = [], False
+            async with websockets.connect(stream, subprotocols=["streamlit"], max_size=None, open_timeout=600,
+                                          additional_headers={"Cookie": cookie} if cookie else None) as ws:  # fmt: skip
+                ask = BackMsg()
+                ask.rerun_script.query_string, ask.rerun_script.page_name = query, path
+                await ws.send(ask.SerializeToString())
+                while True:
+                    msg = ForwardMsg()
+                    msg.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=600))
+                    kind = msg.WhichOneof("type")
+                    if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                        element = msg.delta.new_element
+                        exception |= element.WhichOneof("type") == "exception"
+                        if element.WhichOneof("type") == "imgs":
+                            pictures += [i.url for i in element.imgs.imgs]
+                    if kind == "script_finished" and msg.script_finished in done:
+                        break
+                bodies = await asyncio.to_thread(lambda: [opener.open(url + u, timeout=600).read() for u in pictures])  # noqa: B023
+            out.setdefault(path or "home", []).append(time.perf_counter() - start)
+            if exception:
+                errors.append(f"{path or 'home'}: exception shown")
+            if path == "sample":
+                images.setdefault(seed, set()).add(bodies[0] if bodies else b"")
+    except Exception as err:  # a timeout, a lost connection: counted, and the other sessions go on
+        errors.append(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+
+
+async def classroom(url: str, sessions: int, images: dict, protocol: bool = False) -> tuple[dict, dict, list, float]:
+    """One session alone at every seed, then ``sessions`` at once (session i at seed i mod 5): browsers, or
+    ``protocol`` clients that render nothing. Returns the page-ready times alone and together, the errors, and when
+    the sessions at once started (time.time())."""
+    alone, together, errors = {}, {}, []
+    seeds = [[CLASSROOM_SEEDS[i % len(CLASSROOM_SEEDS)]] for i in range(sessions)]
+    if protocol:
+        await protocol_session(url, CLASSROOM_SEEDS, alone, images, errors)
+        started = time.time()
+        await asyncio.gather(*[protocol_session(url, s, together, images, errors) for s in seeds])
+        return alone, together, errors, started
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        alone, together, errors = {}, {}, []
         await classroom_session(browser, url, CLASSROOM_SEEDS, alone, images, errors)
         started = time.time()
-        await asyncio.gather(*[
-            classroom_session(browser, url, [CLASSROOM_SEEDS[i % len(CLASSROOM_SEEDS)]], together, images, errors)
-            for i in range(sessions)
-        ])  # fmt: skip
+        await asyncio.gather(*[classroom_session(browser, url, s, together, images, errors) for s in seeds])
         await browser.close()
     return alone, together, errors, started
 
@@ -131,7 +190,8 @@ def main_classroom(args, servers) -> None:
     prefix = ("taskset", "-c", "0") if args.pin else ()
     if args.pin:  # the browsers (this process's children) on the other cores
         os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)) or {0})
-    print(f"# Classroom: {args.sessions} sessions at once, each Home, Sample at a new seed, Reconstruct; "
+    clients = "protocol clients (no rendering)" if args.protocol else "browsers"
+    print(f"# Classroom: {args.sessions} sessions at once ({clients}), each Home, Sample at a new seed, Reconstruct; "
           f"{platform.machine()}, {os.cpu_count()} cores, server {'pinned to core 0' if args.pin else 'unpinned'}\n")  # fmt: skip
     images, rows = {}, []
     for name, replicas in servers:
@@ -139,7 +199,7 @@ def main_classroom(args, servers) -> None:
         os.environ["GENLAB_RUN_LOG"] = str(log)
         proc, url, _ = start_served(replicas, prefix) if replicas else start_server(prefix=prefix)
         try:
-            alone, together, errors, started = asyncio.run(classroom(url, args.sessions, images))
+            alone, together, errors, started = asyncio.run(classroom(url, args.sessions, images, args.protocol))
         finally:
             if replicas:
                 stop_served(proc)
@@ -176,6 +236,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=None, help="default: 8, or 30 with --classroom")
     parser.add_argument("--classroom", action="store_true", help="Home, Sample at a new seed, Reconstruct")
     parser.add_argument("--pin", action="store_true", help="server on core 0 (taskset), browsers on the others")
+    parser.add_argument("--protocol", action="store_true",
+                        help="with --classroom: clients that speak Streamlit's websocket protocol and render nothing")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--through-nginx", type=int, nargs="+", metavar="N",
                         help="through nginx in front of N replicas (deploy/serve.sh), for each N given; 0: streamlit alone")  # fmt: skip
