@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import hashlib
 import json
 import os
@@ -221,12 +222,16 @@ def _trim_if_still_idle(started: int) -> None:
     with _active_lock:
         if _active_runs or _runs_started != started:
             return
+    # A full collection here rather than after every run (.streamlit/config.toml: runner.postScriptGC = false), where
+    # it cost ~0.09 s a page: cyclic garbage goes before the trim hands the freed memory back.
+    gc.collect()
     release_free_memory()
 
 
 def _trim_when_idle(started: int) -> None:
-    """Release free memory once the server has stayed idle IDLE_TRIM_SECONDS: a burst of runs (a class clicking)
-    is not slowed by trims between its runs, and the memory goes back when the burst is over."""
+    """Collect garbage and release free memory once the server has stayed idle IDLE_TRIM_SECONDS: a burst of runs
+    (a class clicking) is not slowed by collections and trims between its runs, and the memory goes back when the
+    burst is over."""
     timer = threading.Timer(IDLE_TRIM_SECONDS, _trim_if_still_idle, args=(started,))
     timer.daemon = True
     timer.start()

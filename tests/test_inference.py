@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,9 +182,11 @@ def test_release_free_memory_returns_freed_heap_above_the_budget_only():
 
 
 def test_memory_is_released_once_the_server_stays_idle(monkeypatch):
-    """Only after the last run to finish, and only if no run starts within IDLE_TRIM_SECONDS."""
+    """Garbage collected, then freed memory released: only after the last run to finish, and only if no run starts
+    within IDLE_TRIM_SECONDS (Streamlit's own collection after every run is off: .streamlit/config.toml)."""
     calls = []
     monkeypatch.setattr(runtime, "release_free_memory", lambda: calls.append("trim"))
+    monkeypatch.setattr(runtime.gc, "collect", lambda: calls.append("gc"))
     monkeypatch.setattr(runtime, "IDLE_TRIM_SECONDS", 0.2)
     with runtime.script_run():
         with runtime.script_run():  # two sessions' runs overlapping
@@ -192,13 +195,23 @@ def test_memory_is_released_once_the_server_stays_idle(monkeypatch):
         assert calls == [], "another run is still going"
     assert calls == [], "not at once: the next run may be about to start"
     time.sleep(0.4)
-    assert calls == ["trim"]
+    assert calls == ["gc", "trim"]
     with pytest.raises(RuntimeError), runtime.script_run():  # st.stop() and reruns leave by exceptions
         raise RuntimeError
     with runtime.script_run():  # a run that starts within the wait calls the first trim off
         pass
     time.sleep(0.4)
-    assert calls == ["trim", "trim"], "one trim for the burst, after its last run"
+    assert calls == ["gc", "trim", "gc", "trim"], "one collection and trim for the burst, after its last run"
+
+
+def test_the_server_neither_watches_its_files_nor_collects_after_every_run():
+    """Both cost a class opening the link most of the server's time per page (benchmarks/README.md): a file watch
+    set up for every session, a full garbage collection after every script run (the app collects when idle)."""
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"
+    assert config["runner"]["postScriptGC"] is False
 
 
 def test_script_runs_are_logged_when_the_environment_asks(monkeypatch, tmp_path):
