@@ -210,6 +210,18 @@ def test_each_sampler_call_reads_only_what_its_pixel_depends_on(name, record_cal
     assert np.mean(widths) < 15
 
 
+@pytest.mark.parametrize("name", EIGHT_BIT)
+def test_the_sampler_on_whole_images_and_rows_draws_the_same(name, record_calls):
+    """What the sampler does with an older export, whose networks take 28 rows and columns only (and the baseline of
+    benchmarks/sampling.py): every call on whole images and rows, the same images."""
+    model = load_model(name)
+    windowed = model.sample(2, seed=7)
+    model.windows = False
+    rows = record_calls(model.networks, "pixel_step")
+    np.testing.assert_array_equal(model.sample(2, seed=7), windowed)
+    assert {a[0].shape[3] for a in rows} == {28}
+
+
 def test_the_row_reach_is_what_a_pixel_reads_of_its_row():
     """A window of row_reach columns before a pixel gives the row stream's output at the pixel exactly (random
     weights, float64: a fresh model's blocks start as the identity), and one column fewer does not: the sampler's
