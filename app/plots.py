@@ -173,9 +173,9 @@ class GanLabFrames:
     ) -> None:  # fmt: skip
         import threading
 
-        self._frame_at, self._titles = frame_at, list(titles)
-        self._draw = lambda i: gan_lab_frame(frame_at(i), self._titles[i], width, extent, show_mesh, show_heat)
-        self._pictures: list[bytes | None] = [None] * len(self._titles)
+        titles = list(titles)
+        self._draw = lambda i: gan_lab_frame(frame_at(i), titles[i], width, extent, show_mesh, show_heat)
+        self._pictures: list[bytes | None] = [None] * len(titles)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:

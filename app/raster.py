@@ -120,19 +120,22 @@ def _rotated(canvas: Image.Image, text: str, font, center: tuple[float, float]) 
     canvas.paste(strip, (round(center[0] - strip.width / 2), round(center[1] - strip.height / 2)), strip)
 
 
+def _labels_px(ticks: list[float]) -> float:
+    """The widest of these ticks' labels, in page pixels."""
+    return max((_text_size(_label(t), _font(MIN_FONT_PX))[0] for t in ticks), default=0) / HIDPI
+
+
 def _left_px(axes: Axes | None) -> int:
     """What a figure needs left of its map: the y axis's label and tick labels, or a margin."""
     if axes is None:
         return MARGIN_PX
-    y_labels_w = max(_text_size(_label(t), _font(MIN_FONT_PX))[0] for t in _ticks(-axes.extent, axes.extent))
-    return round(MARGIN_PX + FONT_PX * 1.3 + TICK_PX + 2 + y_labels_w / HIDPI + 2)
+    return round(MARGIN_PX + FONT_PX * 1.3 + TICK_PX + 2 + _labels_px(_ticks(-axes.extent, axes.extent)) + 2)
 
 
 def _right_px(bar_label: str | None, vmin: float, vmax: float, legend: tuple = (), legend_title: str = "") -> int:
     """What a figure needs right of its map: the colour bar with its ticks and label, or a legend, or nothing."""
     if bar_label is not None:
-        labels_w = max((_text_size(_label(t), _font(MIN_FONT_PX))[0] for t in _ticks(vmin, vmax)), default=0)
-        return GAP_PX + BAR_PX + TICK_PX + 2 + round(labels_w / HIDPI) + 4 + round(FONT_PX * 1.3)
+        return GAP_PX + BAR_PX + TICK_PX + 2 + round(_labels_px(_ticks(vmin, vmax))) + 4 + round(FONT_PX * 1.3)
     if legend:
         texts = [legend_title] + [k.label for k in legend]
         return GAP_PX * 2 + 18 + round(max(_text_size(t, _font(FONT_PX))[0] for t in texts) / HIDPI)
@@ -180,7 +183,7 @@ def heatmap(
     title_h = round(line_px * (max(len(title_rows), title_lines or 0) + keys_above)) + 2 * MARGIN_PX
     if bar_label is not None:
         bar_ticks = _ticks(vmin, vmax)
-        bar_labels_w = max((_text_size(_label(t), small)[0] for t in bar_ticks), default=0) / HIDPI
+        bar_labels_w = _labels_px(bar_ticks)
     right = _right_px(bar_label, vmin, vmax, () if legend_above else legend, legend_title)
     if axes is not None:
         data_ticks = _ticks(-axes.extent, axes.extent)

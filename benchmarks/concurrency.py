@@ -80,12 +80,17 @@ READY = """([title, seed]) => {
 }"""
 
 
+def classroom_visits(seeds) -> list[tuple[str, int | None]]:
+    """What one session of a class opens, in order: (path, seed) for Home, the Sample page at each seed, Reconstruct."""
+    return [("", None), *[("sample", s) for s in seeds], ("reconstruct", None)]
+
+
 async def classroom_session(browser, url: str, seeds, out: dict, images: dict, errors: list) -> None:
     """Home, the Sample page at each seed given, Reconstruct; each page-ready time into out[page]."""
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     try:
-        for path, seed in [("", None), *[("sample", s) for s in seeds], ("reconstruct", None)]:
+        for path, seed in classroom_visits(seeds):
             start = time.perf_counter()
             # commit: the rest of the wait is for the rendered page, however long 30 browsers on a core take to load
             await page.goto(f"{url}/{path}" + (f"?seed={seed}" if seed is not None else ""), wait_until="commit",
@@ -124,7 +129,7 @@ async def protocol_session(url: str, seeds, out: dict, images: dict, errors: lis
     stream = url.replace("http://", "ws://", 1) + "/_stcore/stream"
     done = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)  # not a run cut short by a rerun
     try:
-        for path, seed in [("", None), *[("sample", s) for s in seeds], ("reconstruct", None)]:
+        for path, seed in classroom_visits(seeds):
             start = time.perf_counter()
             query = f"seed={seed}" if seed is not None else ""
             await asyncio.to_thread(
