@@ -14,6 +14,7 @@ in both places.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import streamlit.components.v1 as components
 
 from app import display, models, widgets
 from inference import images as img
-from inference import live
+from inference import live, views
 from inference.autoregressive import in_progress
 from inference.cards import ModelCard
 from inference.registry import ModelEntry
@@ -69,16 +70,18 @@ def runtime_config(files_component: str) -> dict:
 
 def network(card: ModelCard, role: str) -> dict:
     """One network as the browser needs it: its file, the sha256 it is checked against, its tensors; ``rewrite``
-    for a sampler's step network, whose whole-window convolutions the browser runs as matrix products
-    (app/browser/rewrite.js: ten times faster in onnxruntime-web's WASM backend)."""
+    for a sampler's step network on a fixed window, whose whole-window convolutions the browser runs as matrix
+    products (app/browser/rewrite.js: ten times faster in onnxruntime-web's WASM backend); not for one exported with
+    a dynamic window (PixelCNN++'s row stream), whose convolutions slide."""
     spec = card.networks[role]
+    shapes = [t.shape for t in spec.inputs]
     return {
         "file": spec.file,
         "sha256": spec.sha256,
         "inputs": spec.input_names,
         "outputs": spec.output_names,
-        "shapes": [t.shape for t in spec.inputs],
-        "rewrite": "step" in role,
+        "shapes": shapes,
+        "rewrite": "step" in role and all(isinstance(d, int) for shape in shapes for d in shape[1:]),
     }
 
 
@@ -236,6 +239,92 @@ def sampler_args(seed: int, n: int = N_SAMPLES) -> tuple[dict, dict]:
         "ar_uniforms": _f64(live.sampler_uniforms(n, seed)),
         "latent_codes": _f32(np.concatenate(codes) if codes else np.zeros(0)),
     }
+
+
+# ---- Compare's rows: the sampler-bound ones drawn in the browser ------------------------------------------------
+
+COMPARE_SAMPLERS = ("pixelcnn", "pixelrnn", "pixelcnn_pp")  # the architectures whose samplers the browser has
+
+
+@dataclass(frozen=True)
+class CompareSection:
+    """One of Compare's sections: its rows' kind, title and note, the test digits shown first (images, caption) and
+    the models with a row."""
+
+    kind: str
+    title: str
+    note: str
+    originals: list[tuple[np.ndarray, str]]
+    entries: list[ModelEntry]
+
+
+def browser_row(entry: ModelEntry, kind: str) -> bool:
+    """Whether the browser draws this model's row: the samplers (autoregressive samples and completions, DDIM),
+    which cost the server seconds; a row of one network pass costs it milliseconds and comes from the server."""
+    c = entry.capabilities
+    if kind == "samples" and c.family == "diffusion":
+        return True
+    return kind in ("samples", "completions") and entry.card.architecture in COMPARE_SAMPLERS and not c.conditional
+
+
+def _recipe(entry: ModelEntry, kind: str, seed: int, n: int, byte_args: dict) -> dict:
+    """What the browser's sampler needs for one row; its arrays go into ``byte_args``, shared between rows."""
+    model, card = models.load(entry.name), entry.card
+    if entry.capabilities.family == "diffusion":
+        byte_args[f"noise_{entry.name}"] = _f32(model.start_noise(n, seed))
+        return {
+            "sampler": "ddim",
+            "net": network(card, "denoiser"),
+            "plan": model.ddim_plan(n),
+            "noise": f"noise_{entry.name}",
+        }
+    if card.architecture == "pixelcnn_pp":
+        nets = {"context": network(card, "context"), "pixel_step": network(card, "pixel_step")}
+    else:
+        nets = network(card, "step")
+    recipe = {"sampler": card.architecture, "nets": nets, "config": card.config, "uniforms": f"uniforms_{n}"}
+    if f"uniforms_{n}" not in byte_args:
+        byte_args[f"uniforms_{n}"] = _f64(live.sampler_uniforms(n, seed))
+    if kind == "completions":
+        image_kind = entry.capabilities.image_kind
+        if f"known_{image_kind}" not in byte_args:
+            byte_args[f"known_{image_kind}"] = _f32(views.completion_digits(models.test_digits(), image_kind, seed))
+        byte_args["hidden"] = np.ascontiguousarray(views.COMPARE_HIDDEN, np.uint8).tobytes()
+        recipe["keep"] = {"values": f"known_{image_kind}", "hidden": "hidden"}
+    return recipe
+
+
+def compare_args(sections: list[CompareSection], seed: int) -> tuple[dict, dict]:
+    """The Compare view's arguments: each section's rows, either a recipe for the browser's sampler or the server's
+    pixels (8-bit, one buffer), the server's computed here (cached per model, kind and seed)."""
+    byte_args: dict = {}
+    pixels: list[np.ndarray] = []
+    offset = 0
+
+    def from_server(images: np.ndarray) -> dict:
+        nonlocal offset
+        row = np.rint(np.clip(np.asarray(images, np.float32), 0, 1) * 255).astype(np.uint8).reshape(len(images), -1)
+        pixels.append(row.ravel())
+        offset += row.size
+        return {"offset": offset - row.size}
+
+    shown = []
+    for section in sections:
+        n = 4 if section.kind == "completions" else 8
+        items = [
+            {"caption": caption, "n": len(images), "server": from_server(images)}
+            for images, caption in section.originals
+        ]
+        for e in section.entries:
+            item = {"title": e.title, "name": e.name, "n": n}
+            if browser_row(e, section.kind):
+                item["browser"] = _recipe(e, section.kind, seed, n, byte_args)
+            else:
+                item["server"] = from_server(models.compare_row(e.name, section.kind, seed))
+            items.append(item)
+        shown.append({"kind": section.kind, "title": section.title, "note": section.note, "items": items})
+    byte_args["server_rows"] = np.concatenate(pixels).tobytes() if pixels else b""
+    return {"compare": {"seed": seed, "sections": shown}}, byte_args
 
 
 def show(view: str, args: dict, byte_args: dict) -> str | None:

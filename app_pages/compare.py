@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from app import display, models, tables, widgets
+from app import display, live, models, tables, widgets
 from inference import views
 
 display.header(
@@ -95,7 +95,7 @@ st.caption(
 )
 
 
-sections = [
+rows = [
     ("samples", "Samples at the same seed",
      "8 samples from each model with seed {seed}; conditional models are asked for 0 to 7."),
     ("reconstructions", "Reconstructions of the same test digits",
@@ -104,28 +104,42 @@ sections = [
      "The same 4 test digits with the bottom half hidden (first rows: the originals, binarized for the binary models "
      "and at 256 grey levels for the 8-bit ones), completed once by each model."),
 ]  # fmt: skip
+ready = [e for e in picked if widgets.get_model(e.name) is not None]  # a model that will not load says why
+sections = []
+for kind, title, note in rows:
+    shown = [e for e in ready if kind in views.row_kinds(e.capabilities)]
+    if not shown:
+        continue
+    originals = []
+    if kind == "reconstructions":
+        digits = widgets.test_digits()
+        originals.append((digits.gray(views.test_indices(len(digits), kind, seed)), "originals"))
+    elif kind == "completions":  # binary models complete the binarized digits, 8-bit ones the grey levels
+        for image_kind in dict.fromkeys(e.capabilities.image_kind for e in shown):
+            which = "binarized (binary models)" if image_kind == "binary" else "256 grey levels (8-bit models)"
+            originals.append((views.completion_digits(widgets.test_digits(), image_kind, seed), f"originals, {which}"))
+    sections.append(live.CompareSection(kind, title, note.format(seed=seed), originals, shown))
+
+# The samplers' rows (seconds of the server's time at a new seed) are drawn in the visitor's browser, the rest sent
+# from the server; where the browser cannot, or asked to, the server draws them all.
+on_server = st.sidebar.toggle(
+    "Draw every row on the server",
+    key="compare_on_server",
+    bind="query-params",
+    help="The autoregressive and diffusion rows are drawn in your browser; this draws them on the server instead.",
+)
+if not on_server and sections:
+    with display.timed("Drawing the rows the server draws at this seed..."):
+        args, byte_args = live.compare_args(sections, seed)
+    if live.show("compare", args, byte_args) is None:
+        st.stop()  # the browser draws the rows; it said so on its first line if it cannot
 with display.timed("Drawing every model at the same seed..."):
-    for kind, title, note in sections:
-        shown = [e for e in picked if kind in views.row_kinds(e.capabilities)]
-        if not shown:
-            continue
-        st.subheader(title)
-        if kind == "reconstructions":
-            digits = widgets.test_digits()
-            idx = views.test_indices(len(digits), kind, seed)
-            display.show_digits(digits.gray(idx), cols=8, scale=3, caption="originals")
-        elif kind == "completions":  # binary models complete the binarized digits, 8-bit ones the grey levels
-            digits = widgets.test_digits()
-            idx = views.test_indices(len(digits), kind, seed)
-            for image_kind in dict.fromkeys(e.capabilities.image_kind for e in shown):
-                binary = image_kind == "binary"
-                display.show_digits(
-                    digits.binary[idx] if binary else digits.gray(idx), cols=4, scale=3,
-                    caption=f"originals, {'binarized (binary models)' if binary else '256 grey levels (8-bit models)'}",
-                )  # fmt: skip
-        for e in shown:
-            if widgets.get_model(e.name) is None:  # says why on the page
-                continue
+    for section in sections:
+        st.subheader(section.title)
+        for images, caption in section.originals:
+            display.show_digits(images, cols=len(images), scale=3, caption=caption)
+        for e in section.entries:
             st.markdown(f"**{e.title}**")
-            display.show_digits(models.compare_row(e.name, kind, seed), cols=8 if kind != "completions" else 4, scale=3)
-        st.caption(note.format(seed=seed))
+            n = 4 if section.kind == "completions" else 8
+            display.show_digits(models.compare_row(e.name, section.kind, seed), cols=n, scale=3)
+        st.caption(section.note)

@@ -91,6 +91,41 @@ class Diffusion(OnnxModel):
         steps = int(min(max(steps, 1), self.timesteps))
         return np.linspace(self.timesteps - 1, 0, steps).round().astype(int)  # one step: from the noisiest
 
+    def _start(self, rng: np.random.Generator, n: int, temperature: float) -> np.ndarray:
+        S = self.image_size
+        return (temperature * rng.standard_normal((n, 1, S, S))).astype(np.float32)
+
+    def start_noise(self, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
+        """x_T for a seed, (n, 1, H, W) float32: the noise :meth:`sample` starts from (for the browser's sampler)."""
+        return self._start(np.random.default_rng(seed), n, temperature)
+
+    def ddim_plan(self, n: int, steps: int = DEFAULT_STEPS, labels=None, guidance: float | None = None) -> dict:
+        """What DDIM needs besides x_T, as the browser's sampler takes it (app/browser/samplers.js: sampleDDIM): each
+        step's index t with a = sqrt(abar_t), s = sqrt(1 - abar_t) and the same of the step after it (1 and 0 after the
+        last), the labels and the guidance scale, exactly the numbers :meth:`sample` uses."""
+        ts = self.schedule(steps, "ddim")
+        abar = self.alpha_bar
+        labels = self.class_labels(labels, n)
+        plan = []
+        for i, t in enumerate(ts):
+            a_prev = abar[ts[i + 1]] if i + 1 < len(ts) else 1.0
+            plan.append(
+                {
+                    "t": int(t),
+                    "a": math.sqrt(abar[t]),
+                    "s": math.sqrt(1 - abar[t]),
+                    "aPrev": math.sqrt(a_prev),
+                    "sPrev": math.sqrt(1 - a_prev),
+                }
+            )
+        return {
+            "steps": plan,
+            "labels": None if labels is None else labels.tolist(),
+            "guidance": self.guidance if guidance is None else float(guidance),
+            "num_classes": self.num_classes,
+            "image_size": self.image_size,
+        }
+
     def sample(
         self,
         n: int,
@@ -110,8 +145,7 @@ class Diffusion(OnnxModel):
         labels = self.class_labels(labels, n)
         guidance = self.guidance if guidance is None else float(guidance)
         rng = np.random.default_rng(seed)
-        S = self.image_size
-        x = (temperature * rng.standard_normal((n, 1, S, S))).astype(np.float32)
+        x = self._start(rng, n, temperature)
         ts = self.schedule(steps, method)
         abar, betas = self.alpha_bar, self.betas
         for i, t in enumerate(ts):

@@ -96,8 +96,18 @@ def compare_row(model, kind: str, seed: int, digits: TestDigits) -> np.ndarray:
     if kind == "reconstructions":
         return model.reconstruct(digits.gray(idx))
     labels = digits.labels[idx] if model.conditional else None
-    shown = digits.binary[idx].astype(np.float32) if model.capabilities.image_kind == "binary" else digits.gray(idx)
-    return model.complete(shown, hidden_mask("bottom"), seed=seed, labels=labels)
+    return model.complete(completion_digits(digits, model.capabilities.image_kind, seed), COMPARE_HIDDEN, seed=seed,
+                          labels=labels)  # fmt: skip
+
+
+COMPARE_HIDDEN = hidden_mask("bottom")  # what Compare's completions hide
+
+
+def completion_digits(digits: TestDigits, image_kind: str, seed: int) -> np.ndarray:
+    """The 4 test digits Compare's completions start from at a seed, as a model of this kind sees them: the fixed
+    binarization, or 256 grey levels. (4, H, W) float32."""
+    idx = test_indices(len(digits), "completions", seed)
+    return digits.binary[idx].astype(np.float32) if image_kind == "binary" else digits.gray(idx)
 
 
 def test_codes(model, digits: TestDigits) -> np.ndarray:

@@ -270,9 +270,33 @@ def test_gan_lab(page, app_url):
     check(page, "gan_lab", images=2, charts=1)
 
 
-def test_compare(page, app_url):
-    open_page(page, app_url, "compare")
-    check(page, "compare", images=6, charts=2)
+DDIM_TOLERANCE = 1e-4  # max |browser - server| per pixel after 50 DDIM steps (the U-Net's outputs differ by ~1e-6)
+
+
+def test_compare_draws_the_servers_rows_in_the_browser(page, app_url):
+    """The sampler rows are drawn in the browser from the server's noise: the autoregressive ones pixel for pixel
+    the server's, the diffusion model's within DDIM_TOLERANCE; the rest are the server's own pixels."""
+    from inference import load_model, load_test_digits, views
+
+    seed = 3
+    frame = component_frame(page, app_url, f"compare?seed={seed}")
+    frame.wait_for_function(f"() => window.genlab.stats.compareDone === {seed}", timeout=300_000)
+    rows = frame.evaluate("() => window.genlab.view.test.rows()")
+    assert {"samples/pixelcnn_pp", "completions/pixelrnn", "samples/ddpm"} <= set(rows), sorted(rows)
+    digits = load_test_digits()
+    for key, got in rows.items():
+        kind, name = key.split("/")
+        server = views.compare_row(load_model(name), kind, seed, digits)
+        got = np.array(got, np.float32).reshape(server.shape)
+        if name == "ddpm":
+            assert float(np.abs(got - server).max()) <= DDIM_TOLERANCE, key
+        else:
+            assert np.array_equal(got, server), f"{key}: not the server's pixels"
+    captions = frame.locator("figcaption").all_text_contents()
+    assert sum("drawn in your browser" in c for c in captions) == len(rows), captions
+    assert frame.locator("canvas.digit").count() >= 8 * len(rows)
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 1e6)")
+    check(page, "compare", charts=2)
 
 
 def test_learned_features(page, app_url):
@@ -445,7 +469,13 @@ COUNT_RERUNS = """() => {
 
 def live_frame(pg, url: str, query: str, ready: bool = True):
     """Open the Live page and return the component's frame once its models are loaded (or it gave up)."""
-    open_page(pg, url, f"live?{query}")
+    return component_frame(pg, url, f"live?{query}", ready)
+
+
+def component_frame(pg, url: str, path: str, ready: bool = True):
+    """Open a page with the browser runtime's component (Live, Compare) and return the component's frame once its
+    models are loaded (or it gave up)."""
+    open_page(pg, url, path)
     deadline = time.time() + 60
     frame = None
     while frame is None and time.time() < deadline:

@@ -159,3 +159,94 @@ def test_every_view_runs_on_the_server_too(view):
         assert any("Draw one digit" in i.value for i in at.info)
     else:
         assert len(at.get("image")) >= 3
+
+
+# ---- Compare's rows: the samplers' in the browser, the rest from the server --------------------------------------
+
+
+def open_compare(seed: int, on_server: bool = False) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("app_pages/compare.py")
+    at.query_params["seed"] = str(seed)
+    at.session_state["compare_on_server"] = on_server
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_compare_sends_the_samplers_noise_and_the_servers_rows():
+    from inference import views
+
+    seed = 5
+    args = component_args(open_compare(seed))
+    assert args["view"] == "compare" and args["compare"]["seed"] == seed
+    digits = load_test_digits()
+    pixels = np.frombuffer(args["server_rows"], np.uint8)
+    drawn_here = set()
+    for section in args["compare"]["sections"]:
+        for item in section["items"]:
+            if "server" in item:  # the test digits, and every row of one network pass: the server's own pixels
+                at = item["server"]["offset"]
+                got = pixels[at : at + item["n"] * 784].reshape(item["n"], 28, 28)
+                if "name" in item:
+                    expected = views.compare_row(load_model(item["name"]), section["kind"], seed, digits)
+                    assert np.array_equal(got, np.rint(np.clip(expected, 0, 1) * 255)), item["name"]
+                continue
+            recipe, model = item["browser"], load_model(item["name"])
+            drawn_here.add(f"{section['kind']}/{item['name']}")
+            if recipe["sampler"] == "ddim":
+                noise = np.frombuffer(args[recipe["noise"]], "<f4").reshape(8, 1, 28, 28)
+                assert np.array_equal(noise, model.start_noise(8, seed))
+                assert recipe["plan"] == model.ddim_plan(8)
+                continue
+            n = item["n"]
+            uniforms = np.frombuffer(args[recipe["uniforms"]], "<f8").reshape(n, 28, 28)
+            assert np.array_equal(uniforms, np.random.default_rng(seed).random((n, 28, 28))), "Autoregressive's draws"
+            if section["kind"] == "completions":
+                kind = model.capabilities.image_kind
+                known = np.frombuffer(args[recipe["keep"]["values"]], "<f4").reshape(4, 28, 28)
+                assert np.array_equal(known, views.completion_digits(digits, kind, seed))
+                hidden = np.frombuffer(args[recipe["keep"]["hidden"]], np.uint8).reshape(28, 28)
+                assert np.array_equal(hidden.astype(bool), views.COMPARE_HIDDEN)
+            nets = (
+                recipe["nets"].values()
+                if isinstance(recipe["nets"], dict) and "file" not in recipe["nets"]
+                else [recipe["nets"]]
+            )
+            for net in nets:  # a window that slides (PixelCNN++'s) is not rewritten as a matrix product
+                assert net["rewrite"] == all(isinstance(d, int) for s in net["shapes"] for d in s[1:]), net["file"]
+    # the samplers that cost the server seconds; the rest (one pass, or a sampler not ported) come from the server
+    assert drawn_here == {
+        *(f"{kind}/{name}" for kind in ("samples", "completions")
+          for name in ("pixelcnn", "pixelrnn", "pixelcnn_pp", "pixelcnn_softmax")),
+        "samples/ddpm",
+    }  # fmt: skip
+
+
+def test_ddim_plan_holds_the_numbers_the_sampler_uses():
+    """Stepping the plan in numpy, as app/browser/samplers.js steps it, gives Diffusion.sample's images exactly."""
+    model = load_model("ddpm")
+    n, steps, seed = 3, 4, 11
+    plan = model.ddim_plan(n, steps)
+    x = model.start_noise(n, seed)
+    labels = np.array(plan["labels"])
+    for step in plan["steps"]:
+        eps = model.eps(x, step["t"], labels, plan["guidance"])
+        x0 = np.clip((x - step["s"] * eps) / step["a"], -1.0, 1.0)
+        e = (x - step["a"] * x0) / step["s"]
+        x = (step["aPrev"] * x0 + step["sPrev"] * e).astype(np.float32)
+    assert np.array_equal(np.clip((x[:, 0] + 1) / 2, 0, 1), model.sample(n, seed, steps=steps))
+    assert plan["steps"][-1]["aPrev"] == 1.0 and plan["steps"][-1]["sPrev"] == 0.0
+
+
+def test_compare_draws_every_row_on_the_server_when_asked():
+    from inference import views
+
+    at = open_compare(5, on_server=True)
+    assert not at.get("component_instance"), "the server path sends nothing to the browser runtime"
+    assert any("PixelCNN++" in m.value for m in at.markdown)
+    rows = sum(len(views.row_kinds(e.capabilities)) for e in scan().values() if e.capabilities.generative or
+               e.capabilities.has_encoder)  # fmt: skip
+    assert len(at.get("image")) >= rows, "every model's rows, drawn on the server"

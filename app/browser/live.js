@@ -7,11 +7,12 @@
 import * as preprocess from "./preprocess.js";
 import { Runtime } from "./runtime.js";
 import * as samplers from "./samplers.js";
+import * as compare from "./views/compare.js";
 import * as draw from "./views/draw.js";
 import * as latent from "./views/latent.js";
 import * as sampling from "./views/samplers.js";
 
-const VIEWS = { latent, draw, samplers: sampling };
+const VIEWS = { latent, draw, samplers: sampling, compare };
 
 const Streamlit = {
   send(type, data = {}) {

@@ -16,15 +16,22 @@ export const yieldToBrowser = () =>
     channel.port2.postMessage(null);
   });
 
-function chooser(n, H, W, uniforms, temperature, out) {
+// keep: a completion's kept pixels, {values, mask} (n, H, W) each, or null: where mask is 1 the pixel is taken from
+// values, not drawn (Autoregressive.sample's known and known_mask).
+function chooser(n, H, W, uniforms, temperature, out, keep) {
   return (i, j, logits) => {
     const value = new Float32Array(n);
     for (let b = 0; b < n; b++) {
-      // float32 arithmetic, step by step, as numpy does it on float32 logits
-      const t = Math.fround(Math.tanh(Math.fround(0.5 * Math.fround(logits[b] / temperature))));
-      const p = Math.fround(0.5 * Math.fround(1.0 + t));
-      value[b] = uniforms[(b * H + i) * W + j] < p ? 1 : 0;
-      out[(b * H + i) * W + j] = value[b];
+      const at = (b * H + i) * W + j;
+      if (keep?.mask[at]) {
+        value[b] = keep.values[at];
+      } else {
+        // float32 arithmetic, step by step, as numpy does it on float32 logits
+        const t = Math.fround(Math.tanh(Math.fround(0.5 * Math.fround(logits[b] / temperature))));
+        const p = Math.fround(0.5 * Math.fround(1.0 + t));
+        value[b] = uniforms[at] < p ? 1 : 0;
+      }
+      out[at] = value[b];
     }
     return value;
   };
@@ -32,8 +39,9 @@ function chooser(n, H, W, uniforms, temperature, out) {
 
 // PixelCNN._sample_fast. config: {image_size, first_kernel, residual_blocks, channels}; step: a network with inputs
 // (pixel_window (n, K, K), conv_window (n, 3, 3, RC)) and outputs logit (n), centers (n, RC).
-// onRow(row, images) after each finished row; isStale() stops early when a newer request came in.
-export async function samplePixelCNN(runtime, step, config, n, uniforms, temperature = 1.0, onRow, isStale) {
+// onRow(row, images) after each finished row; isStale() stops early when a newer request came in; keep: a
+// completion's kept pixels (chooser).
+export async function samplePixelCNN(runtime, step, config, n, uniforms, temperature = 1.0, onRow, isStale, keep = null) {
   const H = config.image_size;
   const W = H;
   const K = config.first_kernel;
@@ -45,7 +53,7 @@ export async function samplePixelCNN(runtime, step, config, n, uniforms, tempera
   const CW = W + 2; // the cache: every block's 3x3 input, channels last, padded by 1
   const cache = new Float32Array(n * (H + 2) * CW * RC);
   const out = new Float32Array(n * H * W);
-  const choose = chooser(n, H, W, uniforms, temperature, out);
+  const choose = chooser(n, H, W, uniforms, temperature, out, keep);
   const pixelWindow = new Float32Array(n * K * K);
   const convWindow = new Float32Array(n * 9 * RC);
   for (let i = 0; i < H; i++) {
@@ -76,7 +84,7 @@ export async function samplePixelCNN(runtime, step, config, n, uniforms, tempera
 
 // PixelRNN._sample_fast (Row LSTM). config: {image_size, first_kernel, layers, channels}; step: inputs
 // (pixel_window (n, K, K), left (n, LC), h_above (n, 3, LC), c_above (n, LC)), outputs logit, input, h, c.
-export async function samplePixelRNN(runtime, step, config, n, uniforms, temperature = 1.0, onRow, isStale) {
+export async function samplePixelRNN(runtime, step, config, n, uniforms, temperature = 1.0, onRow, isStale, keep = null) {
   const H = config.image_size;
   const W = H;
   const K = config.first_kernel;
@@ -88,7 +96,7 @@ export async function samplePixelRNN(runtime, step, config, n, uniforms, tempera
   let hAbove = new Float32Array(n * (W + 2) * LC); // the previous row's hidden states, padded by 1
   let cAbove = new Float32Array(n * W * LC);
   const out = new Float32Array(n * H * W);
-  const choose = chooser(n, H, W, uniforms, temperature, out);
+  const choose = chooser(n, H, W, uniforms, temperature, out, keep);
   const pixelWindow = new Float32Array(n * K * K);
   const hWindow = new Float32Array(n * 3 * LC);
   const cWindow = new Float32Array(n * LC);
@@ -124,4 +132,145 @@ export async function samplePixelRNN(runtime, step, config, n, uniforms, tempera
   return out;
 }
 
-export const SAMPLERS = { pixelcnn: samplePixelCNN, pixelrnn: samplePixelRNN };
+// ---- 8-bit pixels: PixelCNN++ and its softmax twin (inference/pixelcnn_pp.py) -----------------------------------
+
+const LEVELS = 256;
+
+function logSoftmax(a) {
+  let top = -Infinity;
+  for (const v of a) top = Math.max(top, v);
+  let sum = 0;
+  for (const v of a) sum += Math.exp(v - top);
+  const log = top + Math.log(sum);
+  return a.map((v) => v - log);
+}
+
+// PixelCNNPP.draw: the level whose bin of the 256-way CDF holds u, for one pixel's parameters (float64 throughout,
+// as numpy computes it). A mixture of K logistics at temperature 1 takes the logistics' CDFs at the bins' upper
+// edges, weighted (PixelCNNPP._mixture_cdf); a softmax, or any temperature, sharpens p to p^(1/T).
+export function drawLevel(params, u, likelihood, temperature = 1.0) {
+  let cdf;
+  if (likelihood === "logistic_mixture") {
+    if (temperature !== 1.0) throw new Error("a logistic mixture is drawn at temperature 1 only in the browser");
+    const K = params.length / 3;
+    const weights = logSoftmax(Float64Array.from(params.subarray(0, K))).map(Math.exp);
+    cdf = new Float64Array(LEVELS - 1);
+    for (let k = 0; k < K; k++) {
+      const mean = params[K + k];
+      const invS = Math.exp(-Math.max(params[2 * K + k], -7.0));
+      for (let l = 0; l < LEVELS - 1; l++) {
+        const upper = (2 * l + 1) / (LEVELS - 1) - 1;
+        cdf[l] += weights[k] * 0.5 * (1 + Math.tanh(0.5 * invS * (upper - mean)));
+      }
+    }
+  } else {
+    const p = logSoftmax(logSoftmax(Float64Array.from(params)).map((v) => v / temperature)).map(Math.exp);
+    cdf = new Float64Array(LEVELS - 1);
+    let run = 0;
+    for (let l = 0; l < LEVELS - 1; l++) cdf[l] = run += p[l];
+  }
+  let level = 0;
+  for (let l = 0; l < LEVELS - 1; l++) if (cdf[l] < u) level++;
+  return Math.fround(level / (LEVELS - 1));
+}
+
+// Whether a network's first input was exported with this axis dynamic (a name, not a number): the windowed calls.
+const dynamic = (net, axis) => typeof net.shapes[0][axis] === "string";
+
+// PixelCNNPP._sample_fast. nets: {context, pixel_step}; config: the card's (image_size, blocks, first_width,
+// row_blocks, likelihood). The context stream runs once per row on the rows so far (padded to a height the levels
+// halve), the row stream once per pixel on the window of columns it reaches; a pixel every image keeps costs no call.
+export async function samplePixelCNNPP(runtime, nets, config, n, uniforms, temperature = 1.0, onRow, isStale, keep = null) {
+  const S = config.image_size;
+  const C = nets.pixel_step.shapes[1][1]; // the context's channels
+  const step = dynamic(nets.context, 2) ? 2 ** (config.blocks.length - 1) : S;
+  const reach = dynamic(nets.pixel_step, 3) ? config.first_width + 4 * config.row_blocks : null;
+  const out = new Float32Array(n * S * S);
+  const todo = new Uint8Array(S * S).fill(1); // the pixels some image draws
+  if (keep) todo.forEach((_, at) => (todo[at] = Array.from({ length: n }, (_, b) => keep.mask[b * S * S + at]).some((m) => !m)));
+  let rowContext = null; // (n, C, S): the context at row i
+  for (let i = 0; i < S; i++) {
+    if (todo.subarray(i * S, (i + 1) * S).some(Boolean)) {
+      const rows = Math.min(S, Math.ceil((i + 1) / step) * step);
+      const x = new Float32Array(n * rows * S);
+      for (let b = 0; b < n; b++) x.set(out.subarray(b * S * S, b * S * S + rows * S), b * rows * S);
+      const context = (await runtime.run(nets.context, [x, [n, 1, rows, S]])).context.data; // (n, C, rows, S)
+      rowContext = new Float32Array(n * C * S);
+      for (let b = 0; b < n; b++) {
+        for (let c = 0; c < C; c++) {
+          const from = ((b * C + c) * rows + i) * S;
+          rowContext.set(context.subarray(from, from + S), (b * C + c) * S);
+        }
+      }
+    }
+    for (let j = 0; j < S; j++) {
+      for (let b = 0; b < n; b++) {
+        const at = (b * S + i) * S + j;
+        if (keep?.mask[at]) out[at] = keep.values[at];
+      }
+      if (!todo[i * S + j]) continue;
+      const lo = reach === null ? 0 : Math.max(0, j - reach);
+      const hi = reach === null ? S : j + 1;
+      const w = hi - lo;
+      const xRow = new Float32Array(n * w);
+      const cRow = new Float32Array(n * C * w);
+      for (let b = 0; b < n; b++) {
+        xRow.set(out.subarray((b * S + i) * S + lo, (b * S + i) * S + hi), b * w);
+        for (let c = 0; c < C; c++) cRow.set(rowContext.subarray((b * C + c) * S + lo, (b * C + c) * S + hi), (b * C + c) * w);
+      }
+      const params = (await runtime.run(nets.pixel_step, [xRow, [n, 1, 1, w]], [cRow, [n, C, 1, w]])).params; // (n, P, 1, w)
+      const P = params.dims[1];
+      for (let b = 0; b < n; b++) {
+        const at = (b * S + i) * S + j;
+        if (keep?.mask[at]) continue;
+        const mine = new Float64Array(P);
+        for (let p = 0; p < P; p++) mine[p] = params.data[(b * P + p) * w + (j - lo)];
+        out[at] = drawLevel(mine, uniforms[at], config.likelihood, temperature);
+      }
+    }
+    if (isStale?.()) return null;
+    if (onRow) await onRow(i, out);
+  }
+  return out;
+}
+
+// ---- diffusion: DDIM with classifier-free guidance (inference/diffusion.py) --------------------------------------
+
+// Diffusion.sample with method "ddim". plan (from the server): {steps: [{t, a, s, aPrev, sPrev}]} with a = sqrt(abar_t),
+// s = sqrt(1 - abar_t) and the same of the next step visited (1 and 0 after the last), the labels (n) and the
+// guidance scale; xT: the starting noise, numpy's for the seed. float32 arithmetic, as numpy does it on float32 x.
+// onStep(index, steps, x) after each step; returns the images as intensities in [0, 1].
+export async function sampleDDIM(runtime, denoiser, plan, n, xT, onStep, isStale) {
+  const f = Math.fround;
+  const D = xT.length / n;
+  const classes = plan.num_classes + 1; // the last column: the null class
+  const guided = plan.labels !== null && plan.guidance !== 0;
+  const batch = guided ? 2 * n : n;
+  const y = new Float32Array(batch * classes);
+  for (let b = 0; b < batch; b++) {
+    const label = guided && b < n ? plan.labels[b] : plan.num_classes;
+    y[b * classes + label] = 1;
+  }
+  const g = f(plan.guidance);
+  let x = Float32Array.from(xT);
+  for (const [index, st] of plan.steps.entries()) {
+    const input = new Float32Array(batch * D);
+    input.set(x);
+    if (guided) input.set(x, n * D);
+    const both = (await runtime.run(denoiser, [input, [batch, 1, plan.image_size, plan.image_size]], [new Float32Array(batch).fill(st.t), [batch]], [y, [batch, classes]])).eps.data;
+    const [a, s, aPrev, sPrev] = [f(st.a), f(st.s), f(st.aPrev), f(st.sPrev)];
+    const next = new Float32Array(n * D);
+    for (let k = 0; k < n * D; k++) {
+      const eps = guided ? f(both[n * D + k] + f(g * f(both[k] - both[n * D + k]))) : both[k];
+      const x0 = Math.min(Math.max(f(f(x[k] - f(s * eps)) / a), -1), 1);
+      const e = f(f(x[k] - f(a * x0)) / s);
+      next[k] = f(f(aPrev * x0) + f(sPrev * e));
+    }
+    x = next;
+    if (isStale?.()) return null;
+    if (onStep) await onStep(index, plan.steps.length, x);
+  }
+  return x.map((v) => Math.min(Math.max(f(f(v + 1) / 2), 0), 1));
+}
+
+export const SAMPLERS = { pixelcnn: samplePixelCNN, pixelrnn: samplePixelRNN, pixelcnn_pp: samplePixelCNNPP };
