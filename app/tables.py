@@ -119,24 +119,15 @@ COLUMNS = {
 }
 
 
-def _python_format(column) -> str | None:
-    """A NumberColumn's printf format ("%.2f") as a Python format string; "localized" as thousands separators."""
-    fmt = column.get("type_config", {}).get("format") if isinstance(column, dict) else None
-    if fmt == "localized":
-        return "{:,.0f}"
-    return "{:" + fmt[1:] + "}" if isinstance(fmt, str) and fmt.startswith("%") else None
+MISSING = "—"  # a figure a model does not have
 
 
 def show(table: pd.DataFrame, columns: list[str]) -> None:
-    """The table with these columns, sortable, each with its unit and format; a figure a model does not have is a dash."""
+    """The table with these columns, sortable, each with its unit and format (the column configs above); a figure a
+    model does not have is a dash. (Streamlit 1.67 draws a Styler's values through the column configs, whose missing
+    cells read "None": the dash is the grid's own placeholder.)"""
     config = {k: v for k, v in COLUMNS.items() if k in columns}
-    formats = {k: f for k, v in config.items() if (f := _python_format(v))}
-    styled = (
-        table[columns]
-        .style.format(formats, na_rep="—")
-        .format(na_rep="—", subset=[c for c in columns if c not in formats])
-    )
-    st.dataframe(styled, hide_index=True, column_config=config)
+    st.dataframe(table[columns], hide_index=True, column_config=config, placeholder=MISSING)
 
 
 def rankings(entries: list[ModelEntry]) -> list[str]:
