@@ -243,7 +243,15 @@ def sampler_args(seed: int, n: int = N_SAMPLES) -> tuple[dict, dict]:
 
 # ---- Compare's rows: the sampler-bound ones drawn in the browser ------------------------------------------------
 
-COMPARE_SAMPLERS = ("pixelcnn", "pixelrnn", "pixelcnn_pp")  # the architectures whose samplers the browser has
+# The architectures whose samplers the browser has (app/browser/samplers.js), and the networks each runs.
+COMPARE_SAMPLERS = {
+    "pixelcnn": ("step",),
+    "pixelrnn": ("step",),
+    "pixelrnn_diagonal": ("step", "row_step"),
+    "gated_pixelcnn": ("row_step", "pixel_step"),
+    "pixelcnn_pp": ("context", "pixel_step"),
+    "multiscale": ("base", "upsample_14", "upsample_28"),
+}
 
 
 @dataclass(frozen=True)
@@ -261,10 +269,9 @@ class CompareSection:
 def browser_row(entry: ModelEntry, kind: str) -> bool:
     """Whether the browser draws this model's row: the samplers (autoregressive samples and completions, DDIM),
     which cost the server seconds; a row of one network pass costs it milliseconds and comes from the server."""
-    c = entry.capabilities
-    if kind == "samples" and c.family == "diffusion":
+    if kind == "samples" and entry.capabilities.family == "diffusion":
         return True
-    return kind in ("samples", "completions") and entry.card.architecture in COMPARE_SAMPLERS and not c.conditional
+    return kind in ("samples", "completions") and entry.card.architecture in COMPARE_SAMPLERS
 
 
 def _recipe(entry: ModelEntry, kind: str, seed: int, n: int, byte_args: dict) -> dict:
@@ -278,19 +285,25 @@ def _recipe(entry: ModelEntry, kind: str, seed: int, n: int, byte_args: dict) ->
             "plan": model.ddim_plan(n),
             "noise": f"noise_{entry.name}",
         }
-    if card.architecture == "pixelcnn_pp":
-        nets = {"context": network(card, "context"), "pixel_step": network(card, "pixel_step")}
-    else:
-        nets = network(card, "step")
-    recipe = {"sampler": card.architecture, "nets": nets, "config": card.config, "uniforms": f"uniforms_{n}"}
+    recipe = {
+        "sampler": card.architecture,
+        "nets": {role: network(card, role) for role in COMPARE_SAMPLERS[card.architecture]},
+        "config": card.config,
+        "uniforms": f"uniforms_{n}",
+        "labels": None,
+    }
     if f"uniforms_{n}" not in byte_args:
         byte_args[f"uniforms_{n}"] = _f64(live.sampler_uniforms(n, seed))
+    digits = models.test_digits()
     if kind == "completions":
         image_kind = entry.capabilities.image_kind
         if f"known_{image_kind}" not in byte_args:
-            byte_args[f"known_{image_kind}"] = _f32(views.completion_digits(models.test_digits(), image_kind, seed))
+            byte_args[f"known_{image_kind}"] = _f32(views.completion_digits(digits, image_kind, seed))
         byte_args["hidden"] = np.ascontiguousarray(views.COMPARE_HIDDEN, np.uint8).tobytes()
         recipe["keep"] = {"values": f"known_{image_kind}", "hidden": "hidden"}
+    if model.conditional:  # as views.compare_row asks: classes 0, 1, 2, ... or the completed digits' own
+        labels = views.completion_labels(digits, seed) if kind == "completions" else model.class_labels(None, n)
+        recipe["labels"] = [int(label) for label in labels]
     return recipe
 
 

@@ -92,15 +92,19 @@ def compare_row(model, kind: str, seed: int, digits: TestDigits) -> np.ndarray:
     digits with the bottom half hidden (binarized for a binary model, 8-bit for the others)."""
     if kind == "samples":
         return model.sample(8, seed)
-    idx = test_indices(len(digits), kind, seed)
     if kind == "reconstructions":
-        return model.reconstruct(digits.gray(idx))
-    labels = digits.labels[idx] if model.conditional else None
+        return model.reconstruct(digits.gray(test_indices(len(digits), kind, seed)))
+    labels = completion_labels(digits, seed) if model.conditional else None
     return model.complete(completion_digits(digits, model.capabilities.image_kind, seed), COMPARE_HIDDEN, seed=seed,
                           labels=labels)  # fmt: skip
 
 
 COMPARE_HIDDEN = hidden_mask("bottom")  # what Compare's completions hide
+
+
+def completion_labels(digits: TestDigits, seed: int) -> np.ndarray:
+    """The classes of Compare's 4 completion digits at a seed: what a conditional model is asked for."""
+    return digits.labels[test_indices(len(digits), "completions", seed)]
 
 
 def completion_digits(digits: TestDigits, image_kind: str, seed: int) -> np.ndarray:

@@ -210,19 +210,18 @@ def test_compare_sends_the_samplers_noise_and_the_servers_rows():
                 assert np.array_equal(known, views.completion_digits(digits, kind, seed))
                 hidden = np.frombuffer(args[recipe["keep"]["hidden"]], np.uint8).reshape(28, 28)
                 assert np.array_equal(hidden.astype(bool), views.COMPARE_HIDDEN)
-            nets = (
-                recipe["nets"].values()
-                if isinstance(recipe["nets"], dict) and "file" not in recipe["nets"]
-                else [recipe["nets"]]
-            )
-            for net in nets:  # a window that slides (PixelCNN++'s) is not rewritten as a matrix product
-                assert net["rewrite"] == all(isinstance(d, int) for s in net["shapes"] for d in s[1:]), net["file"]
-    # the samplers that cost the server seconds; the rest (one pass, or a sampler not ported) come from the server
-    assert drawn_here == {
-        *(f"{kind}/{name}" for kind in ("samples", "completions")
-          for name in ("pixelcnn", "pixelrnn", "pixelcnn_pp", "pixelcnn_softmax")),
-        "samples/ddpm",
-    }  # fmt: skip
+            if model.conditional:
+                expected = views.completion_labels(digits, seed) if section["kind"] == "completions" else range(8)
+                assert recipe["labels"] == list(expected), item["name"]
+            for role, net in recipe["nets"].items():  # a step network on a fixed window runs as a matrix product;
+                fixed = all(isinstance(d, int) for shape in net["shapes"] for d in shape[1:])  # a sliding one not
+                assert net["rewrite"] == ("step" in role and fixed), net["file"]
+    # every sampler (seconds of the server's time at a new seed) is drawn in the browser; one pass comes from the server
+    samplers = {n for n, e in scan().items() if e.capabilities.family in ("autoregressive", "diffusion")}
+    assert drawn_here == {f"samples/{n}" for n in samplers} | {
+        f"completions/{n}" for n in samplers if scan()[n].capabilities.can_complete
+    }
+    assert len(drawn_here) == 15, sorted(drawn_here)
 
 
 def test_ddim_plan_holds_the_numbers_the_sampler_uses():

@@ -132,6 +132,153 @@ export async function samplePixelRNN(runtime, step, config, n, uniforms, tempera
   return out;
 }
 
+// PixelRNNDiagonal._sample_fast (Diagonal BiLSTM). nets: {step, row_step}; config: {image_size, first_kernel, layers,
+// channels}. The left-to-right LSTM steps pixel by pixel (step), the right-to-left one runs over each finished row
+// (row_step), and the next row's steps read both from the row above.
+export async function samplePixelRNNDiagonal(runtime, nets, config, n, uniforms, temperature = 1.0, onRow, isStale, keep = null) {
+  const H = config.image_size;
+  const W = H;
+  const K = config.first_kernel;
+  const P = Math.floor(K / 2);
+  const LC = config.layers * config.channels;
+  const PW = W + 2 * P;
+  const PH = H + 2 * P;
+  const pixels = new Float32Array(n * PH * PW);
+  let aboveH = new Float32Array(n * W * LC); // the left-to-right h of the row above
+  let shifted = new Float32Array(n * W * LC); // the right-to-left h of the row above
+  const out = new Float32Array(n * H * W);
+  const choose = chooser(n, H, W, uniforms, temperature, out, keep);
+  const pixelWindow = new Float32Array(n * K * K);
+  const aboveJ = new Float32Array(n * LC);
+  const shiftedJ = new Float32Array(n * LC);
+  for (let i = 0; i < H; i++) {
+    const inputs = new Float32Array(n * W * LC);
+    const rowH = new Float32Array(n * W * LC);
+    let leftH = new Float32Array(n * LC);
+    let leftC = new Float32Array(n * LC);
+    for (let j = 0; j < W; j++) {
+      for (let b = 0; b < n; b++) {
+        for (let di = 0; di < K; di++) {
+          const from = (b * PH + i + di) * PW + j;
+          pixelWindow.set(pixels.subarray(from, from + K), (b * K + di) * K);
+        }
+        aboveJ.set(aboveH.subarray((b * W + j) * LC, (b * W + j + 1) * LC), b * LC);
+        shiftedJ.set(shifted.subarray((b * W + j) * LC, (b * W + j + 1) * LC), b * LC);
+      }
+      const res = await runtime.run(nets.step, [pixelWindow, [n, K, K]], [leftH, [n, LC]], [leftC, [n, LC]], [aboveJ, [n, LC]], [shiftedJ, [n, LC]]);
+      for (let b = 0; b < n; b++) {
+        inputs.set(res.input.data.subarray(b * LC, (b + 1) * LC), (b * W + j) * LC);
+        rowH.set(res.h.data.subarray(b * LC, (b + 1) * LC), (b * W + j) * LC);
+      }
+      leftH = Float32Array.from(res.h.data);
+      leftC = Float32Array.from(res.c.data);
+      const value = choose(i, j, res.logit.data);
+      for (let b = 0; b < n; b++) pixels[(b * PH + i + P) * PW + j + P] = value[b];
+    }
+    const rows = new Float32Array(n * (P + 1) * PW); // the padded rows i .. i + P: the finished row and the K/2 above
+    for (let b = 0; b < n; b++) rows.set(pixels.subarray((b * PH + i) * PW, (b * PH + i + P + 1) * PW), b * (P + 1) * PW);
+    shifted = Float32Array.from((await runtime.run(nets.row_step, [rows, [n, P + 1, PW]], [inputs, [n, W, LC]], [shifted, [n, W, LC]])).h.data);
+    aboveH = rowH;
+    if (isStale?.()) return null;
+    if (onRow) await onRow(i, out);
+  }
+  return out;
+}
+
+const oneHot = (labels, classes) => {
+  const y = new Float32Array(labels.length * classes);
+  labels.forEach((label, b) => (y[b * classes + label] = 1));
+  return y;
+};
+
+// GatedPixelCNN._sample_fast (class-conditional). nets: {row_step, pixel_step}; config: {image_size, channels,
+// first_kernel, kernel, dilations, num_classes}; labels: one class per image. The horizontal stack steps pixel by
+// pixel (pixel_step, reading each layer's h a dilation to the left), the vertical stack runs once per finished row
+// (row_step), every layer at once. Activations are kept unpadded: a read outside the image is a zero.
+export async function sampleGatedPixelCNN(runtime, nets, config, n, uniforms, temperature = 1.0, onRow, isStale, keep = null, labels = null) {
+  const H = config.image_size;
+  const W = H;
+  const C = config.channels;
+  const [k0, k] = [config.first_kernel, config.kernel];
+  const [kh0, kh] = [Math.floor(k0 / 2) + 1, Math.floor(k / 2) + 1];
+  const dilations = [1, ...config.dilations];
+  const L = dilations.length;
+  const y = oneHot(labels, config.num_classes);
+  const Y = [y, [n, config.num_classes]];
+  const out = new Float32Array(n * H * W);
+  const choose = chooser(n, H, W, uniforms, temperature, out, keep);
+  const pixel = (b, r, c) => (r >= 0 && c >= 0 && r < H && c < W ? out[(b * H + r) * W + c] : 0);
+  const vOut = Array.from({ length: L }, () => new Float32Array(n * C * H * W)); // each layer's vertical output
+  let vAbove = new Float32Array(n * W * L * 2 * C); // every layer's v_pre of the row above
+  const V = L * 2 * C;
+  const windows = (L - 1) * (kh - 1) * C;
+  for (let i = 0; i < H; i++) {
+    const hIn = Array.from({ length: L }, () => new Float32Array(n * W * C)); // this row's horizontal h, per layer
+    for (let j = 0; j < W; j++) {
+      const pixelRow = new Float32Array(n * kh0);
+      const vJ = new Float32Array(n * V);
+      const hWindows = new Float32Array(n * windows);
+      for (let b = 0; b < n; b++) {
+        for (let t = 0; t < kh0; t++) pixelRow[b * kh0 + t] = pixel(b, i, j - (kh0 - 1) + t);
+        vJ.set(vAbove.subarray((b * W + j) * V, (b * W + j + 1) * V), b * V);
+        let at = b * windows;
+        for (let layer = 1; layer < L; layer++) {
+          const d = dilations[layer];
+          for (let t = kh - 1; t >= 1; t--, at += C) {
+            const c = j - d * t;
+            if (c >= 0) hWindows.set(hIn[layer].subarray((b * W + c) * C, (b * W + c + 1) * C), at);
+          }
+        }
+      }
+      const res = await runtime.run(nets.pixel_step, [pixelRow, [n, kh0]], Y, [vJ, [n, V]], [hWindows, [n, windows]]);
+      for (let b = 0; b < n; b++) {
+        for (let layer = 1; layer < L; layer++) {
+          const from = b * (L - 1) * C + (layer - 1) * C;
+          hIn[layer].set(res.h.data.subarray(from, from + C), (b * W + j) * C);
+        }
+      }
+      choose(i, j, res.logit.data);
+    }
+    // row i is finished: the vertical stack of every layer at row i, once
+    const side0 = Math.floor(k0 / 2);
+    const imageRows = new Float32Array(n * kh0 * (W + 2 * side0));
+    for (let b = 0; b < n; b++) {
+      for (let t = 0; t < kh0; t++) {
+        for (let c = 0; c < W + 2 * side0; c++) imageRows[(b * kh0 + t) * (W + 2 * side0) + c] = pixel(b, i - (kh0 - 1) + t, c - side0);
+      }
+    }
+    const vRows = [];
+    for (let layer = 1; layer < L; layer++) {
+      const d = dilations[layer];
+      const side = d * Math.floor(k / 2);
+      const width = W + 2 * side;
+      const rows = new Float32Array(n * C * (kh - 1) * width);
+      for (let b = 0; b < n; b++) {
+        for (let ch = 0; ch < C; ch++) {
+          for (let t = kh - 1, r = 0; t >= 1; t--, r++) {
+            const row = i - d * t;
+            if (row < 0) continue;
+            const from = ((b * C + ch) * H + row) * W;
+            rows.set(vOut[layer - 1].subarray(from, from + W), ((b * C + ch) * (kh - 1) + r) * width + side);
+          }
+        }
+      }
+      vRows.push([rows, [n, C, kh - 1, width]]);
+    }
+    const res = await runtime.run(nets.row_step, [imageRows, [n, kh0, W + 2 * side0]], Y, ...vRows);
+    for (let layer = 0; layer < L; layer++) {
+      const v = res[`v_out_${layer}`].data; // (n, C, W)
+      for (let b = 0; b < n; b++) {
+        for (let ch = 0; ch < C; ch++) vOut[layer].set(v.subarray((b * C + ch) * W, (b * C + ch + 1) * W), ((b * C + ch) * H + i) * W);
+      }
+    }
+    vAbove = Float32Array.from(res.v_pre.data);
+    if (isStale?.()) return null;
+    if (onRow) await onRow(i, out);
+  }
+  return out;
+}
+
 // ---- 8-bit pixels: PixelCNN++ and its softmax twin (inference/pixelcnn_pp.py) -----------------------------------
 
 const LEVELS = 256;
@@ -234,6 +381,109 @@ export async function samplePixelCNNPP(runtime, nets, config, n, uniforms, tempe
   return out;
 }
 
+// ---- coarse to fine: the multi-scale PixelCNN (inference/multiscale.py) ------------------------------------------
+
+const LATTICES = [[0, 0], [0, 1], [1, 0], [1, 1]]; // (0, 0): the level below, then groups 1, 2, 3
+
+// multiscale.coarse_preview: every pixel not drawn yet takes its nearest drawn coarser pixel; flat gray if none.
+export function coarsePreview(images, drawn, n, S, pending = 0.3) {
+  const shown = new Float32Array(n * S * S);
+  for (let at = 0; at < S * S; at++) {
+    const [i, j] = [Math.floor(at / S), at % S];
+    let from = drawn[at] ? at : -1;
+    for (const stride of [2, 4]) {
+      const parent = Math.floor(i / stride) * stride * S + Math.floor(j / stride) * stride;
+      if (from < 0 && drawn[parent]) from = parent;
+    }
+    for (let b = 0; b < n; b++) shown[b * S * S + at] = from < 0 ? pending : images[b * S * S + from];
+  }
+  return shown;
+}
+
+// MultiscalePixelCNN.sample. nets: {base, upsample_14, upsample_28}; config: {image_size, base_size}. The base
+// (x[::4, ::4]) pixel by pixel with its own PixelCNN++, then each finer level's new pixels in three groups, each drawn
+// at once: 49 + 6 steps. A step every image keeps (a completion) runs no network. onRow(done, preview, total) after
+// each base row and each group, with the coarse preview.
+export async function sampleMultiscale(runtime, nets, config, n, uniforms, temperature = 1.0, onRow, isStale, keep = null) {
+  const S = config.image_size;
+  const sizes = [config.base_size || S / 4];
+  while (sizes.at(-1) < S) sizes.push(2 * sizes.at(-1));
+  const out = new Float32Array(n * S * S);
+  const drawn = new Uint8Array(S * S);
+  let steps = 0;
+  // the positions (i, j) of a level's group in the full image
+  const positions = (level, group) => {
+    const stride = S / sizes[level];
+    const [a, b] = LATTICES[group];
+    const [start, step] = level === 0 ? [[0, 0], stride] : [[a * stride, b * stride], 2 * stride];
+    const at = [];
+    for (let i = start[0]; i < S; i += step) for (let j = start[1]; j < S; j += step) at.push(i * S + j);
+    return at;
+  };
+  const kept = (at) => {
+    if (!keep || !at.every((p) => Array.from({ length: n }, (_, b) => keep.mask[b * S * S + p]).every(Boolean))) return false;
+    for (const p of at) {
+      drawn[p] = 1;
+      for (let b = 0; b < n; b++) out[b * S * S + p] = keep.values[b * S * S + p];
+    }
+    return true;
+  };
+  // draw pixel p of every image from params(b) (its P numbers), keeping the known ones
+  const take = (p, params) => {
+    for (let b = 0; b < n; b++) {
+      const at = b * S * S + p;
+      out[at] = keep?.mask[at] ? keep.values[at] : drawLevel(params(b), uniforms[at], "logistic_mixture", temperature);
+    }
+    drawn[p] = 1;
+  };
+  const total = sizes[0] + 3 * (sizes.length - 1); // progress: the base's rows, then the groups
+  const progress = async () => {
+    steps += 1;
+    if (isStale?.()) return true;
+    if (onRow) await onRow(steps, coarsePreview(out, drawn, n, S), total);
+    return false;
+  };
+  const base = sizes[0];
+  const stride = S / base;
+  for (let a = 0; a < base; a++) {
+    for (let c = 0; c < base; c++) {
+      const p = a * stride * S + c * stride;
+      if (kept([p])) continue;
+      const x = new Float32Array(n * base * base);
+      for (let b = 0; b < n; b++) for (let q = 0; q < base * base; q++) x[b * base * base + q] = out[b * S * S + Math.floor(q / base) * stride * S + (q % base) * stride];
+      const res = (await runtime.run(nets.base, [x, [n, 1, base, base]])).params; // (n, P, base, base)
+      const P = res.dims[1];
+      take(p, (b) => Float64Array.from({ length: P }, (_, k) => res.data[((b * P + k) * base + a) * base + c]));
+    }
+    if (await progress()) return null;
+  }
+  for (let level = 1; level < sizes.length; level++) {
+    const size = sizes[level];
+    const st = S / size;
+    const half = size / 2;
+    for (const group of [1, 2, 3]) {
+      const at = positions(level, group);
+      if (!kept(at)) {
+        const parts = new Float32Array(n * 4 * half * half); // the level's four interleaved lattices
+        for (let b = 0; b < n; b++) {
+          LATTICES.forEach(([la, lb], l) => {
+            for (let r = 0; r < half; r++) {
+              for (let c = 0; c < half; c++) parts[((b * 4 + l) * half + r) * half + c] = out[b * S * S + (2 * r + la) * st * S + (2 * c + lb) * st];
+            }
+          });
+        }
+        const stage = new Float32Array(n * 3);
+        for (let b = 0; b < n; b++) stage[b * 3 + group - 1] = 1;
+        const res = (await runtime.run(nets[`upsample_${size}`], [parts, [n, 4, half, half]], [stage, [n, 3]])).params; // (n, P, half, half)
+        const P = res.dims[1];
+        at.forEach((p, q) => take(p, (b) => Float64Array.from({ length: P }, (_, k) => res.data[(b * P + k) * half * half + q])));
+      }
+      if (await progress()) return null;
+    }
+  }
+  return out;
+}
+
 // ---- diffusion: DDIM with classifier-free guidance (inference/diffusion.py) --------------------------------------
 
 // Diffusion.sample with method "ddim". plan (from the server): {steps: [{t, a, s, aPrev, sPrev}]} with a = sqrt(abar_t),
@@ -273,4 +523,13 @@ export async function sampleDDIM(runtime, denoiser, plan, n, xT, onStep, isStale
   return x.map((v) => Math.min(Math.max(f(f(v + 1) / 2), 0), 1));
 }
 
-export const SAMPLERS = { pixelcnn: samplePixelCNN, pixelrnn: samplePixelRNN, pixelcnn_pp: samplePixelCNNPP };
+// Every ported sampler by its card's architecture, called as (runtime, nets by role, config, n, uniforms, temperature,
+// onRow, isStale, keep, labels).
+export const SAMPLERS = {
+  pixelcnn: (runtime, nets, ...rest) => samplePixelCNN(runtime, nets.step ?? nets, ...rest),
+  pixelrnn: (runtime, nets, ...rest) => samplePixelRNN(runtime, nets.step ?? nets, ...rest),
+  pixelrnn_diagonal: samplePixelRNNDiagonal,
+  gated_pixelcnn: sampleGatedPixelCNN,
+  pixelcnn_pp: samplePixelCNNPP,
+  multiscale: sampleMultiscale,
+};

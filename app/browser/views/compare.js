@@ -20,10 +20,7 @@ function paintRow(row, images) {
 }
 
 // The nets a recipe runs, in the order live.js loads them before the view starts.
-function recipeNets(recipe) {
-  if (recipe.sampler === "ddim") return [recipe.net];
-  return recipe.sampler === "pixelcnn_pp" ? [recipe.nets.context, recipe.nets.pixel_step] : [recipe.nets];
-}
+const recipeNets = (recipe) => (recipe.sampler === "ddim" ? [recipe.net] : Object.values(recipe.nets));
 
 export function create(root, runtime, args, ctx) {
   const stats = ctx.stats;
@@ -82,13 +79,21 @@ export function create(root, runtime, args, ctx) {
         keep = { values: known, mask: Uint8Array.from(known, (_, at) => (hidden[at % (SIDE * SIDE)] ? 0 : 1)) };
       }
       const shown = new Float32Array(n * SIDE * SIDE);
-      images = await SAMPLERS[recipe.sampler](runtime, recipe.nets, recipe.config, n, uniforms, 1.0, async (r, soFar) => {
-        shown.set(soFar);
-        for (let b = 0; b < n; b++) shown.fill(PENDING, (b * SIDE + r + 1) * SIDE, (b + 1) * SIDE * SIDE);
-        paintRow(row, shown);
-        caption.textContent = `row ${r + 1} of ${SIDE}, in your browser...`;
+      const progress = recipe.sampler === "multiscale"
+        ? (step, preview, total) => { // coarse to fine: the image at the resolution drawn so far
+            paintRow(row, preview);
+            caption.textContent = `step ${step} of ${total}, in your browser...`;
+          }
+        : (r, soFar) => { // raster order: the rows so far, the rest gray
+            shown.set(soFar);
+            for (let b = 0; b < n; b++) shown.fill(PENDING, (b * SIDE + r + 1) * SIDE, (b + 1) * SIDE * SIDE);
+            paintRow(row, shown);
+            caption.textContent = `row ${r + 1} of ${SIDE}, in your browser...`;
+          };
+      images = await SAMPLERS[recipe.sampler](runtime, recipe.nets, recipe.config, n, uniforms, 1.0, async (...a) => {
+        progress(...a);
         await yieldToBrowser();
-      }, isStale, keep);
+      }, isStale, keep, recipe.labels);
     }
     if (images === null) return false; // a newer seed took over
     const seconds = (performance.now() - start) / 1000;
@@ -100,7 +105,7 @@ export function create(root, runtime, args, ctx) {
   }
 
   // Cheapest first, so one slow row (DDIM: 50 passes of a U-Net) does not hold up the others.
-  const COST = { pixelcnn: 0, pixelrnn: 0, pixelcnn_pp: 1, ddim: 2 };
+  const COST = { pixelcnn: 0, pixelrnn: 0, pixelrnn_diagonal: 0, multiscale: 0, gated_pixelcnn: 1, pixelcnn_pp: 1, ddim: 2 };
 
   async function drawAll() {
     const mine = ++generation;
