@@ -14,7 +14,7 @@ in both places.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -241,10 +241,10 @@ def sampler_args(seed: int, n: int = N_SAMPLES) -> tuple[dict, dict]:
     }
 
 
-# ---- Compare's rows: the sampler-bound ones drawn in the browser ------------------------------------------------
+# ---- rows of digits, the samplers' drawn in the browser (Compare, Complete) -----------------------------------
 
 # The architectures whose samplers the browser has (app/browser/samplers.js), and the networks each runs.
-COMPARE_SAMPLERS = {
+BROWSER_SAMPLERS_BY_ARCHITECTURE = {
     "pixelcnn": ("step",),
     "pixelrnn": ("step",),
     "pixelrnn_diagonal": ("step", "row_step"),
@@ -254,90 +254,120 @@ COMPARE_SAMPLERS = {
 }
 
 
-@dataclass(frozen=True)
-class CompareSection:
-    """One of Compare's sections: its rows' kind, title and note, the test digits shown first (images, caption) and
-    the models with a row."""
-
-    kind: str
-    title: str
-    note: str
-    originals: list[tuple[np.ndarray, str]]
-    entries: list[ModelEntry]
+def browser_samples(entry: ModelEntry) -> bool:
+    """Whether the browser has this model's sampler: every autoregressive model's, and DDIM's."""
+    return entry.card.architecture in BROWSER_SAMPLERS_BY_ARCHITECTURE or entry.capabilities.family == "diffusion"
 
 
-def browser_row(entry: ModelEntry, kind: str) -> bool:
-    """Whether the browser draws this model's row: the samplers (autoregressive samples and completions, DDIM),
-    which cost the server seconds; a row of one network pass costs it milliseconds and comes from the server."""
-    if kind == "samples" and entry.capabilities.family == "diffusion":
-        return True
-    return kind in ("samples", "completions") and entry.card.architecture in COMPARE_SAMPLERS
+def browser_completes(entry: ModelEntry) -> bool:
+    return entry.card.architecture in BROWSER_SAMPLERS_BY_ARCHITECTURE
 
 
-def _recipe(entry: ModelEntry, kind: str, seed: int, n: int, byte_args: dict) -> dict:
-    """What the browser's sampler needs for one row; its arrays go into ``byte_args``, shared between rows."""
-    model, card = models.load(entry.name), entry.card
-    if entry.capabilities.family == "diffusion":
-        byte_args[f"noise_{entry.name}"] = _f32(model.start_noise(n, seed))
-        return {
-            "sampler": "ddim",
-            "net": network(card, "denoiser"),
-            "plan": model.ddim_plan(n),
-            "noise": f"noise_{entry.name}",
+class Rows:
+    """The rows view's arguments, built row by row: sections of rows of digits, each row either pixels the server
+    computed (8-bit, in one buffer) or a recipe the browser's sampler draws from: the networks, numpy's noise for the
+    seed (so the pictures are the server's), the pixels a completion keeps. Arrays are shared between rows."""
+
+    def __init__(self) -> None:
+        self.sections: list[dict] = []
+        self.byte_args: dict[str, bytes] = {}
+        self._pixels: list[np.ndarray] = []
+        self._offset = 0
+
+    def section(self, title: str = "", note: str = "") -> None:
+        self.sections.append({"title": title, "note": note, "rows": []})
+
+    def _row(self, row: dict) -> None:
+        if not self.sections:
+            self.section()
+        self.sections[-1]["rows"].append(row)
+
+    def _array(self, prefix: str, data: bytes) -> str:
+        """The name of a byte argument holding ``data``, shared by every row that sends the same bytes."""
+        key = f"{prefix}_{hashlib.sha256(data).hexdigest()[:16]}"
+        self.byte_args[key] = data
+        return key
+
+    def server(self, images: np.ndarray, *, key: str = "", title: str = "", caption: str = "", scale: int = 3) -> None:
+        """A row the server computed: its pixels, rounded to 8 bits as the server's pictures are."""
+        pixels = np.rint(np.clip(np.asarray(images, np.float32), 0, 1) * 255).astype(np.uint8).reshape(len(images), -1)
+        self._pixels.append(pixels.ravel())
+        row = {"key": key, "title": title, "caption": caption, "n": len(images), "scale": scale, "server": self._offset}
+        self._row(row)
+        self._offset += pixels.size
+
+    def sample(
+        self,
+        entry: ModelEntry,
+        n: int,
+        seed: int,
+        *,
+        key: str,
+        title: str = "",
+        done: str = "drawn in your browser in {seconds} s",
+        scale: int = 3,
+        temperature: float = 1.0,
+        labels=None,
+        known: np.ndarray | None = None,
+        hidden: np.ndarray | None = None,
+    ) -> None:
+        """A row the browser draws: ``n`` samples of a model at a seed, as ``model.sample(n, seed)`` draws them, or
+        with ``known`` (H, W) or (n, H, W) and ``hidden`` (H, W), the completions ``model.complete`` draws.
+        ``key`` names the row for the tests; ``done`` is its caption once drawn ({seconds}: the browser's time)."""
+        model, card = models.load(entry.name), entry.card
+        row = {"key": key, "title": title, "done": done, "n": n, "scale": scale}
+        if entry.capabilities.family == "diffusion":
+            noise = self._array("noise", _f32(model.start_noise(n, seed, temperature)))
+            row["browser"] = {"sampler": "ddim", "net": network(card, "denoiser"), "plan": model.ddim_plan(n, labels=labels),
+                              "noise": noise}  # fmt: skip
+            return self._row(row)
+        recipe = {
+            "sampler": card.architecture,
+            "nets": {role: network(card, role) for role in BROWSER_SAMPLERS_BY_ARCHITECTURE[card.architecture]},
+            "config": card.config,
+            "temperature": float(temperature),
+            "uniforms": self._array("uniforms", _f64(live.sampler_uniforms(n, seed, model.image_size))),
+            "labels": None,
+            "keep": None,
         }
-    recipe = {
-        "sampler": card.architecture,
-        "nets": {role: network(card, role) for role in COMPARE_SAMPLERS[card.architecture]},
-        "config": card.config,
-        "uniforms": f"uniforms_{n}",
-        "labels": None,
-    }
-    if f"uniforms_{n}" not in byte_args:
-        byte_args[f"uniforms_{n}"] = _f64(live.sampler_uniforms(n, seed))
+        labels = model.class_labels(labels, n)
+        if labels is not None:
+            recipe["labels"] = [int(label) for label in labels]
+        if known is not None:
+            shape = (n, model.image_size, model.image_size)
+            recipe["keep"] = {
+                "values": self._array("known", _f32(np.broadcast_to(np.asarray(known, np.float32), shape))),
+                "hidden": self._array("hidden", np.ascontiguousarray(hidden, np.uint8).tobytes()),
+            }
+        row["browser"] = recipe
+        self._row(row)
+
+    def args(self) -> tuple[dict, dict]:
+        pixels = np.concatenate(self._pixels).tobytes() if self._pixels else b""
+        return {"rows": {"sections": self.sections}}, {**self.byte_args, "server_rows": pixels}
+
+
+def compare_args(sections: list, seed: int) -> tuple[dict, dict]:
+    """Compare's rows at a seed: each section's test digits and every model's row, the samplers' (seconds of the
+    server's time) drawn in the browser exactly as ``views.compare_row`` draws them, the rest computed here (cached
+    per model, kind and seed). ``sections``: (kind, title, note, originals [(images, caption)], entries)."""
+    rows = Rows()
     digits = models.test_digits()
-    if kind == "completions":
-        image_kind = entry.capabilities.image_kind
-        if f"known_{image_kind}" not in byte_args:
-            byte_args[f"known_{image_kind}"] = _f32(views.completion_digits(digits, image_kind, seed))
-        byte_args["hidden"] = np.ascontiguousarray(views.COMPARE_HIDDEN, np.uint8).tobytes()
-        recipe["keep"] = {"values": f"known_{image_kind}", "hidden": "hidden"}
-    if model.conditional:  # as views.compare_row asks: classes 0, 1, 2, ... or the completed digits' own
-        labels = views.completion_labels(digits, seed) if kind == "completions" else model.class_labels(None, n)
-        recipe["labels"] = [int(label) for label in labels]
-    return recipe
-
-
-def compare_args(sections: list[CompareSection], seed: int) -> tuple[dict, dict]:
-    """The Compare view's arguments: each section's rows, either a recipe for the browser's sampler or the server's
-    pixels (8-bit, one buffer), the server's computed here (cached per model, kind and seed)."""
-    byte_args: dict = {}
-    pixels: list[np.ndarray] = []
-    offset = 0
-
-    def from_server(images: np.ndarray) -> dict:
-        nonlocal offset
-        row = np.rint(np.clip(np.asarray(images, np.float32), 0, 1) * 255).astype(np.uint8).reshape(len(images), -1)
-        pixels.append(row.ravel())
-        offset += row.size
-        return {"offset": offset - row.size}
-
-    shown = []
-    for section in sections:
-        n = 4 if section.kind == "completions" else 8
-        items = [
-            {"caption": caption, "n": len(images), "server": from_server(images)}
-            for images, caption in section.originals
-        ]
-        for e in section.entries:
-            item = {"title": e.title, "name": e.name, "n": n}
-            if browser_row(e, section.kind):
-                item["browser"] = _recipe(e, section.kind, seed, n, byte_args)
+    for kind, title, note, originals, entries in sections:
+        rows.section(title, note)
+        for images, caption in originals:
+            rows.server(images, caption=caption)
+        for e in entries:
+            key = f"{kind}/{e.name}"
+            if kind == "samples" and browser_samples(e):
+                rows.sample(e, 8, seed, key=key, title=e.title)
+            elif kind == "completions" and browser_completes(e):
+                known = views.completion_digits(digits, e.capabilities.image_kind, seed)
+                labels = views.completion_labels(digits, seed) if e.capabilities.conditional else None
+                rows.sample(e, 4, seed, key=key, title=e.title, known=known, hidden=views.COMPARE_HIDDEN, labels=labels)
             else:
-                item["server"] = from_server(models.compare_row(e.name, section.kind, seed))
-            items.append(item)
-        shown.append({"kind": section.kind, "title": section.title, "note": section.note, "items": items})
-    byte_args["server_rows"] = np.concatenate(pixels).tobytes() if pixels else b""
-    return {"compare": {"seed": seed, "sections": shown}}, byte_args
+                rows.server(models.compare_row(e.name, kind, seed), key=key, title=e.title)
+    return rows.args()
 
 
 def show(view: str, args: dict, byte_args: dict) -> str | None:

@@ -105,7 +105,7 @@ rows = [
      "and at 256 grey levels for the 8-bit ones), completed once by each model."),
 ]  # fmt: skip
 ready = [e for e in picked if widgets.get_model(e.name) is not None]  # a model that will not load says why
-sections = []
+sections = []  # (kind, title, note, the test digits shown first [(images, caption)], the models with a row)
 for kind, title, note in rows:
     shown = [e for e in ready if kind in views.row_kinds(e.capabilities)]
     if not shown:
@@ -118,10 +118,10 @@ for kind, title, note in rows:
         for image_kind in dict.fromkeys(e.capabilities.image_kind for e in shown):
             which = "binarized (binary models)" if image_kind == "binary" else "256 grey levels (8-bit models)"
             originals.append((views.completion_digits(widgets.test_digits(), image_kind, seed), f"originals, {which}"))
-    sections.append(live.CompareSection(kind, title, note.format(seed=seed), originals, shown))
+    sections.append((kind, title, note.format(seed=seed), originals, shown))
 
 # The samplers' rows (seconds of the server's time at a new seed) are drawn in the visitor's browser, the rest sent
-# from the server; where the browser cannot, or asked to, the server draws them all.
+# from the server; where the browser cannot, or the visitor asks, the server draws them all.
 on_server = st.sidebar.toggle(
     "Draw every row on the server",
     key="compare_on_server",
@@ -131,15 +131,14 @@ on_server = st.sidebar.toggle(
 if not on_server and sections:
     with display.timed("Drawing the rows the server draws at this seed..."):
         args, byte_args = live.compare_args(sections, seed)
-    if live.show("compare", args, byte_args) is None:
+    if live.show("rows", args, byte_args) is None:
         st.stop()  # the browser draws the rows; it said so on its first line if it cannot
 with display.timed("Drawing every model at the same seed..."):
-    for section in sections:
-        st.subheader(section.title)
-        for images, caption in section.originals:
+    for kind, title, note, originals, shown in sections:
+        st.subheader(title)
+        for images, caption in originals:
             display.show_digits(images, cols=len(images), scale=3, caption=caption)
-        for e in section.entries:
+        for e in shown:
             st.markdown(f"**{e.title}**")
-            n = 4 if section.kind == "completions" else 8
-            display.show_digits(models.compare_row(e.name, section.kind, seed), cols=n, scale=3)
-        st.caption(section.note)
+            display.show_digits(models.compare_row(e.name, kind, seed), cols=8 if kind != "completions" else 4, scale=3)
+        st.caption(note)

@@ -35,10 +35,13 @@ PAGES = [
 ]
 
 
-def open_page(page: str) -> AppTest:
+def open_page(page: str, **state) -> AppTest:
+    """A page after its first run; ``state``: session state set before it (a toggle's key and value, say)."""
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page(page)
+    for key, value in state.items():
+        at.session_state[key] = value
     at.run()
     return at
 
@@ -252,10 +255,17 @@ def test_sample_the_multiscale_model_level_by_level():
     assert image_bytes(at) == first, "the same seed gives the same picture, shown or not"
 
 
-def test_complete_page_hides_and_fills():
-    at = open_page("app_pages/complete.py")
+@pytest.mark.parametrize("on_server", [True, False])
+def test_complete_page_hides_and_fills(on_server):
+    """On the server (the path where the browser cannot), and with the completions drawn in the browser (the page
+    sends them to the rows view: tests/test_live.py holds its arguments to the models' own)."""
+    at = open_page("app_pages/complete.py", complete_on_server=on_server)
     assert_clean(at)
-    assert len(images(at)) >= 4, "the masked input and one row per autoregressive model"
+    if on_server:
+        assert len(images(at)) >= 4, "the masked input and one row per autoregressive model"
+    else:
+        shown = len(images(at))  # the masked input, binarized and at 256 grey levels
+        assert shown == 2 and len(at.get("component_instance")) == 1, "the masked inputs, and the rows view"
     for kind in ("right", "rows"):
         at.sidebar.radio(key="hide").set_value(kind).run()
         assert_clean(at)
@@ -285,14 +295,14 @@ def test_complete_draws_each_setting_once_for_every_session(monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Autoregressive, "complete", counted)
-    first = open_page("app_pages/complete.py")
+    first = open_page("app_pages/complete.py", complete_on_server=True)
     assert_clean(first)
     assert calls == [], "the defaults' completions are stored at export"
     first.sidebar.number_input(key="seed").set_value(9).run()
     assert_clean(first)
     drawn = len(calls)
     assert drawn >= 4, "every autoregressive model completes the digit"
-    second = open_page("app_pages/complete.py")
+    second = open_page("app_pages/complete.py", complete_on_server=True)
     second.sidebar.number_input(key="seed").set_value(9).run()
     assert_clean(second)
     assert len(calls) == drawn, "the second session draws nothing"
@@ -351,7 +361,7 @@ def test_sample_and_complete_with_an_eight_bit_model():
     at.sidebar.slider(key="n").set_value(2).run()
     assert_clean(at)
     assert any("256 grey levels" in c.value for c in at.caption) and any("fast sampler" in c.value for c in at.caption)
-    at = open_page("app_pages/complete.py")
+    at = open_page("app_pages/complete.py", complete_on_server=True)
     at.sidebar.slider(key="completions").set_value(1).run()
     assert_clean(at)
     assert any("256 grey levels)" in c.value for c in at.caption), "an 8-bit model completes the 8-bit digit"

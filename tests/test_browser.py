@@ -247,7 +247,7 @@ def test_complete(page, app_url):
     open_page(page, app_url, "complete")
     page.get_by_test_id("stRadioGroup").get_by_text("Right half", exact=True).click()
     settle(page)
-    check(page, "complete", images=4)
+    check(page, "complete", images=2)  # the digit as each kind of model sees it; the completions are the rows view's
 
 
 def test_likelihood(page, app_url):
@@ -280,7 +280,7 @@ def test_compare_draws_the_servers_rows_in_the_browser(page, app_url):
 
     seed = 3
     frame = component_frame(page, app_url, f"compare?seed={seed}")
-    frame.wait_for_function(f"() => window.genlab.stats.compareDone === {seed}", timeout=300_000)
+    frame.wait_for_function("() => window.genlab.view.test.rows() !== null", timeout=300_000)
     rows = frame.evaluate("() => window.genlab.view.test.rows()")
     assert len(rows) == 15, sorted(rows)  # every autoregressive model's samples and completions, and DDIM's samples
     digits = load_test_digits()
@@ -297,6 +297,28 @@ def test_compare_draws_the_servers_rows_in_the_browser(page, app_url):
     assert frame.locator("canvas.digit").count() >= 8 * len(rows)
     page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 1e6)")
     check(page, "compare", charts=2)
+
+
+def test_complete_draws_the_servers_completions_in_the_browser(page, app_url):
+    """At a temperature other than 1 (PixelCNN++'s mixture then goes through its 256 log masses): every model's
+    completions of the default digit, pixel for pixel the server's."""
+    from inference import load_model, load_test_digits, views
+    from inference.autoregressive import hidden_mask
+
+    frame = component_frame(page, app_url, "complete?seed=4&temperature_autoregressive=0.8")
+    frame.wait_for_function("() => window.genlab.view.test.rows() !== null", timeout=300_000)
+    rows = frame.evaluate("() => window.genlab.view.test.rows()")
+    assert len(rows) == 7, sorted(rows)
+    digits = load_test_digits()
+    for name, got in rows.items():
+        model = load_model(name)
+        label = int(digits.labels[views.DEFAULT_DIGIT]) if model.conditional else None
+        image = views.default_digit(digits, model.capabilities.image_kind)
+        server = model.complete(image, hidden_mask("bottom"), 4, 4, temperature=0.8, labels=label)
+        assert np.array_equal(np.array(got, np.float32).reshape(server.shape), server), f"{name}: not the server's"
+    captions = frame.locator("figcaption").all_text_contents()
+    assert sum("in your browser" in c and "seed 4" in c for c in captions) == 7, captions
+    check(page, "complete_browser", images=2)
 
 
 def test_learned_features(page, app_url):

@@ -176,46 +176,70 @@ def open_compare(seed: int, on_server: bool = False) -> AppTest:
     return at
 
 
+def assert_browser_rows_are_the_servers(args: dict, expected) -> set[str]:
+    """Every row the rows view is sent: the server's rows are ``expected(key)``'s pixels, the browser's recipes hold
+    the very noise, kept pixels and labels the model's own sampler would use (``expected(key)`` returns the
+    arguments). Returns the keys of the rows the browser draws."""
+    pixels = np.frombuffer(args["server_rows"], np.uint8)
+    drawn_here = set()
+    for section in args["rows"]["sections"]:
+        for row in section["rows"]:
+            if "browser" not in row:
+                got = pixels[row["server"] : row["server"] + row["n"] * 784].reshape(row["n"], 28, 28)
+                want = expected(row)
+                if want is not None:  # a model's row (the test digits are the page's own)
+                    assert np.array_equal(got, np.rint(np.clip(want, 0, 1) * 255)), row["title"]
+                continue
+            drawn_here.add(row["key"])
+            recipe = row["browser"]
+            model, n, seed, settings = expected(row)
+            if recipe["sampler"] == "ddim":
+                noise = np.frombuffer(args[recipe["noise"]], "<f4").reshape(n, 1, 28, 28)
+                assert np.array_equal(noise, model.start_noise(n, seed, settings.get("temperature", 1.0)))
+                assert recipe["plan"] == model.ddim_plan(n, labels=settings.get("labels"))
+                continue
+            uniforms = np.frombuffer(args[recipe["uniforms"]], "<f8").reshape(n, 28, 28)
+            assert np.array_equal(uniforms, np.random.default_rng(seed).random((n, 28, 28))), "Autoregressive's draws"
+            assert recipe["temperature"] == settings.get("temperature", 1.0)
+            if "known" in settings:
+                known = np.frombuffer(args[recipe["keep"]["values"]], "<f4").reshape(n, 28, 28)
+                assert np.array_equal(known, np.broadcast_to(settings["known"], (n, 28, 28)))
+                hidden = np.frombuffer(args[recipe["keep"]["hidden"]], np.uint8).reshape(28, 28)
+                assert np.array_equal(hidden.astype(bool), settings["hidden"])
+            else:
+                assert recipe["keep"] is None
+            labels = model.class_labels(settings.get("labels"), n)
+            assert recipe["labels"] == (None if labels is None else labels.tolist()), row["key"]
+            for role, net in recipe["nets"].items():  # a step network on a fixed window runs as a matrix product;
+                fixed = all(isinstance(d, int) for shape in net["shapes"] for d in shape[1:])  # a sliding one not
+                assert net["rewrite"] == ("step" in role and fixed), net["file"]
+    return drawn_here
+
+
 def test_compare_sends_the_samplers_noise_and_the_servers_rows():
     from inference import views
 
     seed = 5
     args = component_args(open_compare(seed))
-    assert args["view"] == "compare" and args["compare"]["seed"] == seed
+    assert args["view"] == "rows"
     digits = load_test_digits()
-    pixels = np.frombuffer(args["server_rows"], np.uint8)
-    drawn_here = set()
-    for section in args["compare"]["sections"]:
-        for item in section["items"]:
-            if "server" in item:  # the test digits, and every row of one network pass: the server's own pixels
-                at = item["server"]["offset"]
-                got = pixels[at : at + item["n"] * 784].reshape(item["n"], 28, 28)
-                if "name" in item:
-                    expected = views.compare_row(load_model(item["name"]), section["kind"], seed, digits)
-                    assert np.array_equal(got, np.rint(np.clip(expected, 0, 1) * 255)), item["name"]
-                continue
-            recipe, model = item["browser"], load_model(item["name"])
-            drawn_here.add(f"{section['kind']}/{item['name']}")
-            if recipe["sampler"] == "ddim":
-                noise = np.frombuffer(args[recipe["noise"]], "<f4").reshape(8, 1, 28, 28)
-                assert np.array_equal(noise, model.start_noise(8, seed))
-                assert recipe["plan"] == model.ddim_plan(8)
-                continue
-            n = item["n"]
-            uniforms = np.frombuffer(args[recipe["uniforms"]], "<f8").reshape(n, 28, 28)
-            assert np.array_equal(uniforms, np.random.default_rng(seed).random((n, 28, 28))), "Autoregressive's draws"
-            if section["kind"] == "completions":
-                kind = model.capabilities.image_kind
-                known = np.frombuffer(args[recipe["keep"]["values"]], "<f4").reshape(4, 28, 28)
-                assert np.array_equal(known, views.completion_digits(digits, kind, seed))
-                hidden = np.frombuffer(args[recipe["keep"]["hidden"]], np.uint8).reshape(28, 28)
-                assert np.array_equal(hidden.astype(bool), views.COMPARE_HIDDEN)
-            if model.conditional:
-                expected = views.completion_labels(digits, seed) if section["kind"] == "completions" else range(8)
-                assert recipe["labels"] == list(expected), item["name"]
-            for role, net in recipe["nets"].items():  # a step network on a fixed window runs as a matrix product;
-                fixed = all(isinstance(d, int) for shape in net["shapes"] for d in shape[1:])  # a sliding one not
-                assert net["rewrite"] == ("step" in role and fixed), net["file"]
+
+    def expected(row):
+        if not row["key"]:  # the test digits shown first
+            return None
+        kind, name = row["key"].split("/")
+        model = load_model(name)
+        if "server" in row:
+            return views.compare_row(model, kind, seed, digits)
+        if kind == "samples":
+            return model, 8, seed, {}
+        settings = {"known": views.completion_digits(digits, model.capabilities.image_kind, seed)}
+        settings |= {"hidden": views.COMPARE_HIDDEN}
+        if model.conditional:
+            settings["labels"] = views.completion_labels(digits, seed)
+        return model, 4, seed, settings
+
+    drawn_here = assert_browser_rows_are_the_servers(args, expected)
     # every sampler (seconds of the server's time at a new seed) is drawn in the browser; one pass comes from the server
     samplers = {n for n, e in scan().items() if e.capabilities.family in ("autoregressive", "diffusion")}
     assert drawn_here == {f"samples/{n}" for n in samplers} | {
@@ -249,3 +273,37 @@ def test_compare_draws_every_row_on_the_server_when_asked():
     rows = sum(len(views.row_kinds(e.capabilities)) for e in scan().values() if e.capabilities.generative or
                e.capabilities.has_encoder)  # fmt: skip
     assert len(at.get("image")) >= rows, "every model's rows, drawn on the server"
+
+
+def test_complete_sends_the_page_digit_mask_and_settings_to_every_sampler():
+    from inference import views
+    from inference.autoregressive import hidden_mask
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("app_pages/complete.py")
+    at.query_params["seed"] = "9"
+    at.run()
+    at.sidebar.radio(key="hide").set_value("right").run()
+    at.sidebar.slider(key="completions").set_value(3).run()
+    at.sidebar.slider(key="temperature_autoregressive").set_value(0.8).run()
+    assert not at.exception and not at.error
+    args = component_args(at)
+    digits = load_test_digits()
+
+    def expected(row):
+        model = load_model(row["key"])
+        settings = {
+            "known": views.default_digit(digits, model.capabilities.image_kind),
+            "hidden": hidden_mask("right"),
+            "temperature": 0.8,
+        }
+        if model.conditional:
+            settings["labels"] = int(digits.labels[views.DEFAULT_DIGIT])  # the test digit's own class
+        return model, 3, 9, settings
+
+    drawn_here = assert_browser_rows_are_the_servers(args, expected)
+    completing = {n for n, e in scan().items() if e.capabilities.can_complete}
+    assert drawn_here == completing and len(completing) == 7
+    captions = [row["done"] for section in args["rows"]["sections"] for row in section["rows"]]
+    assert all("in your browser" in c and "seed 9" in c and "3 completions" in c for c in captions), captions

@@ -82,26 +82,38 @@ def test_scores_are_stored_by_the_images_they_score():
     assert views.nll_key("vae", other) != views.nll_key("vae", probes)
 
 
-def open_page(page: str) -> AppTest:
+def open_page(page: str, **state) -> AppTest:
+    """A page after its first run; ``state``: session state set before it (a toggle's key and value)."""
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
     at.run()
     at.switch_page(page)
+    for key, value in state.items():
+        at.session_state[key] = value
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
 
-def test_compare_shows_the_stored_rows_at_the_default_seed_and_draws_another(record_calls):
-    """Its first render draws nothing (export did); another seed draws every row."""
+@pytest.mark.parametrize("on_server", [True, False])
+def test_compare_shows_the_stored_rows_at_the_default_seed_and_draws_another(record_calls, on_server):
+    """Its first render draws nothing (export did); another seed draws every row on the server, or, with the samplers
+    in the browser, only the rows of one network pass (no sampler runs on the server)."""
     from app import models
 
     models._compare_row.clear()
     calls = record_calls(views, "compare_row")  # the pages call it through the module
-    at = open_page("app_pages/compare.py")
+    at = open_page("app_pages/compare.py", compare_on_server=on_server)
     assert calls == [], "the default seed's rows are stored"
     at.sidebar.number_input(key="seed").set_value(5).run()
     assert not at.exception
-    assert {"samples", "reconstructions", "completions"} <= {kind for _, kind, *_ in calls}
+    drawn = {(model.card.name, kind) for model, kind, *_ in calls}
+    samplers = {(n, "samples") for n in ("pixelcnn", "pixelcnn_pp", "ddpm", "pixelcnn_multiscale", "gated_pixelcnn")}
+    if on_server:
+        assert {"samples", "reconstructions", "completions"} <= {kind for _, kind in drawn}
+        assert samplers <= drawn
+    else:
+        assert {"samples", "reconstructions"} == {kind for _, kind in drawn}, "no completion on the server"
+        assert not samplers & drawn and ("vae", "samples") in drawn, "one-pass rows only"
 
 
 def test_out_of_distribution_shows_the_stored_scores_of_the_default_digit(record_calls):

@@ -7,12 +7,12 @@
 import * as preprocess from "./preprocess.js";
 import { Runtime } from "./runtime.js";
 import * as samplers from "./samplers.js";
-import * as compare from "./views/compare.js";
+import * as rows from "./views/rows.js";
 import * as draw from "./views/draw.js";
 import * as latent from "./views/latent.js";
 import * as sampling from "./views/samplers.js";
 
-const VIEWS = { latent, draw, samplers: sampling, compare };
+const VIEWS = { latent, draw, samplers: sampling, rows };
 
 const Streamlit = {
   send(type, data = {}) {
@@ -122,7 +122,7 @@ async function show(name, args) {
   genlab.readyAt = Date.now();
   say(
     `Running in your browser: onnxruntime-web ${args.runtime.version} (WebAssembly) on the shipped ONNX files, ` +
-      `${view.nets.length} loaded in ${seconds.toFixed(2)} s. Nothing you do here goes back to the server.`,
+      `${view.nets.length} loaded in ${seconds.toFixed(2)} s. ${view.status ?? "Nothing you do here goes back to the server."}`,
     "ok",
   );
   genlab.ready = true;
@@ -149,7 +149,12 @@ window.addEventListener("message", (event) => {
     return;
   }
   if (current?.name !== args.view) show(args.view, args);
-  else current.view.update(args);
+  else {
+    const view = current.view;
+    Promise.resolve(view.update(args)).catch((err) => {
+      if (current?.view === view) fail(args.view, `The browser could not run this view (${err.message})`);
+    });
+  }
 });
 
 Streamlit.ready();

@@ -292,13 +292,44 @@ function logSoftmax(a) {
   return a.map((v) => v - log);
 }
 
+const logSigmoid = (z) => -softplus(-z); // -log(1 + e^-z), as numpy's -logaddexp(0, -z)
+
+// pixelcnn_pp.logistic_mixture_log_mass for one pixel: log P(v) for v = 0..255 under a discretized mixture of K
+// logistics (3K parameters), nats. Value v is the bin [x - 1/255, x + 1/255] around x = 2v/255 - 1, the edge values
+// take the tails.
+export function mixtureLogMass(params) {
+  const K = params.length / 3;
+  const logPi = logSoftmax(Float64Array.from(params.subarray(0, K)));
+  const out = new Float64Array(LEVELS);
+  const terms = new Float64Array(K);
+  for (let v = 0; v < LEVELS; v++) {
+    for (let k = 0; k < K; k++) {
+      const mean = params[K + k];
+      const invS = Math.exp(-Math.max(params[2 * K + k], -7.0));
+      const upper = invS * ((2 * v + 1) / (LEVELS - 1) - 1 - mean);
+      const lower = invS * ((2 * v - 1) / (LEVELS - 1) - 1 - mean);
+      let mass;
+      if (v === 0) mass = logSigmoid(upper);
+      else if (v === LEVELS - 1) mass = logSigmoid(-lower);
+      else mass = logSigmoid(upper) + logSigmoid(-lower) + Math.log(-Math.expm1((-2 / (LEVELS - 1)) * invS));
+      terms[k] = mass + logPi[k];
+    }
+    let top = -Infinity;
+    for (const t of terms) top = Math.max(top, t);
+    if (!Number.isFinite(top)) top = 0;
+    let sum = 0;
+    for (const t of terms) sum += Math.exp(t - top);
+    out[v] = top + Math.log(sum);
+  }
+  return out;
+}
+
 // PixelCNNPP.draw: the level whose bin of the 256-way CDF holds u, for one pixel's parameters (float64 throughout,
 // as numpy computes it). A mixture of K logistics at temperature 1 takes the logistics' CDFs at the bins' upper
-// edges, weighted (PixelCNNPP._mixture_cdf); a softmax, or any temperature, sharpens p to p^(1/T).
+// edges, weighted (PixelCNNPP._mixture_cdf); otherwise the 256 log masses, sharpened to p^(1/T) and renormalized.
 export function drawLevel(params, u, likelihood, temperature = 1.0) {
   let cdf;
-  if (likelihood === "logistic_mixture") {
-    if (temperature !== 1.0) throw new Error("a logistic mixture is drawn at temperature 1 only in the browser");
+  if (likelihood === "logistic_mixture" && temperature === 1.0) {
     const K = params.length / 3;
     const weights = logSoftmax(Float64Array.from(params.subarray(0, K))).map(Math.exp);
     cdf = new Float64Array(LEVELS - 1);
@@ -311,7 +342,8 @@ export function drawLevel(params, u, likelihood, temperature = 1.0) {
       }
     }
   } else {
-    const p = logSoftmax(logSoftmax(Float64Array.from(params)).map((v) => v / temperature)).map(Math.exp);
+    const logMass = likelihood === "logistic_mixture" ? mixtureLogMass(params) : logSoftmax(Float64Array.from(params));
+    const p = logSoftmax(logMass.map((v) => v / temperature)).map(Math.exp);
     cdf = new Float64Array(LEVELS - 1);
     let run = 0;
     for (let l = 0; l < LEVELS - 1; l++) cdf[l] = run += p[l];

@@ -1,17 +1,18 @@
-// Compare's rows in the browser: every model at the same seed, the sampler-bound rows (the autoregressive models'
-// samples and completions, the diffusion model's DDIM) drawn here, the rest (one network pass each, and the test
-// digits) sent by the server as 8-bit pixels. The noise is numpy's for the seed, sent by the server, so the pictures
-// are the server's (app_pages/compare.py draws the same rows on the server where the browser cannot).
+// Rows of digits (Compare, Complete), the sampler-bound ones drawn here: the autoregressive models' samples and
+// completions, the diffusion model's DDIM. The other rows (one network pass each, and the test digits) come from the
+// server as 8-bit pixels. The noise is numpy's for the seed, sent by the server, so the pictures are the server's,
+// which draws the same rows itself where the browser cannot (app/live.py: Rows).
 import { element, floats, paintGray, pixelCanvas } from "../paint.js";
 import { SAMPLERS, sampleDDIM, yieldToBrowser } from "../samplers.js";
 
 const SIDE = 28;
-const SCALE = 3; // as the server's rows: 84 px a digit
 const PENDING = 0.3; // rows not drawn yet, as autoregressive.in_progress shows them
+// Cheapest first, so one slow row (DDIM: 50 passes of a U-Net) does not hold up the others.
+const COST = { pixelcnn: 0, pixelrnn: 0, pixelrnn_diagonal: 0, multiscale: 0, gated_pixelcnn: 1, pixelcnn_pp: 1, ddim: 2 };
 
 // A row of n digits, each its own canvas so that a narrow screen wraps them rather than shrinking them.
-function digitRow(n) {
-  const canvases = Array.from({ length: n }, () => pixelCanvas(SIDE, SIDE, SCALE));
+function digitRow(n, scale) {
+  const canvases = Array.from({ length: n }, () => pixelCanvas(SIDE, SIDE, scale));
   return { node: element("div", { class: "digits" }, ...canvases), canvases };
 }
 
@@ -19,48 +20,48 @@ function paintRow(row, images) {
   row.canvases.forEach((canvas, b) => paintGray(canvas, images.subarray(b * SIDE * SIDE, (b + 1) * SIDE * SIDE), SIDE, SIDE));
 }
 
-// The nets a recipe runs, in the order live.js loads them before the view starts.
 const recipeNets = (recipe) => (recipe.sampler === "ddim" ? [recipe.net] : Object.values(recipe.nets));
 
 export function create(root, runtime, args, ctx) {
   const stats = ctx.stats;
-  stats.compareSeconds = {};
+  stats.rowSeconds = {};
   let state = args;
   let generation = 0;
-  let rows = []; // {item, row, caption}
-  const results = {}; // "kind/name" -> Float32Array: what the browser drew, for the parity test
+  let pending = []; // the rows the browser draws: {spec, row, caption}
+  let done = false;
+  const results = {}; // row key -> Float32Array: what the browser drew, for the parity tests
 
-  const signature = (a) => JSON.stringify(a.compare);
+  const signature = (a) => JSON.stringify(a.rows);
 
   function build() {
     const server = new Uint8Array(state.server_rows.slice().buffer);
-    rows = [];
+    pending = [];
     for (const key of Object.keys(results)) delete results[key];
     root.replaceChildren();
-    for (const section of state.compare.sections) {
-      root.append(element("h3", { text: section.title }));
-      for (const item of section.items) {
-        const row = digitRow(item.n);
-        const caption = element("figcaption", { text: item.caption || "" });
-        if (item.title) root.append(element("h4", { text: item.title }));
+    for (const section of state.rows.sections) {
+      if (section.title) root.append(element("h3", { text: section.title }));
+      for (const spec of section.rows) {
+        const row = digitRow(spec.n, spec.scale);
+        const caption = element("figcaption", { text: spec.caption || "" });
+        if (spec.title) root.append(element("h4", { text: spec.title }));
         root.append(row.node, caption);
-        if (item.server) {
-          const pixels = server.subarray(item.server.offset, item.server.offset + item.n * SIDE * SIDE);
-          paintRow(row, Float32Array.from(pixels, (v) => v / 255));
-        } else {
-          paintRow(row, new Float32Array(item.n * SIDE * SIDE).fill(PENDING));
+        if (spec.browser) {
+          paintRow(row, new Float32Array(spec.n * SIDE * SIDE).fill(PENDING));
           caption.textContent = "waiting for the other rows...";
-          rows.push({ item, row, caption, section: section.kind });
+          pending.push({ spec, row, caption });
+        } else {
+          const pixels = server.subarray(spec.server, spec.server + spec.n * SIDE * SIDE);
+          paintRow(row, Float32Array.from(pixels, (v) => v / 255));
         }
       }
-      root.append(element("p", { class: "note" }, section.note));
+      if (section.note) root.append(element("p", { class: "note" }, section.note));
     }
     ctx.resized();
   }
 
-  async function drawOne({ item, row, caption, section }, isStale) {
-    const recipe = item.browser;
-    const n = item.n;
+  async function drawOne({ spec, row, caption }, isStale) {
+    const recipe = spec.browser;
+    const n = spec.n;
     const start = performance.now();
     let images;
     if (recipe.sampler === "ddim") {
@@ -90,38 +91,37 @@ export function create(root, runtime, args, ctx) {
             paintRow(row, shown);
             caption.textContent = `row ${r + 1} of ${SIDE}, in your browser...`;
           };
-      images = await SAMPLERS[recipe.sampler](runtime, recipe.nets, recipe.config, n, uniforms, 1.0, async (...a) => {
+      images = await SAMPLERS[recipe.sampler](runtime, recipe.nets, recipe.config, n, uniforms, recipe.temperature, async (...a) => {
         progress(...a);
         await yieldToBrowser();
       }, isStale, keep, recipe.labels);
     }
-    if (images === null) return false; // a newer seed took over
+    if (images === null) return false; // newer settings took over
     const seconds = (performance.now() - start) / 1000;
     paintRow(row, images);
-    caption.textContent = `drawn in your browser in ${seconds.toFixed(2)} s`;
-    stats.compareSeconds[`${section}/${item.name}`] = seconds;
-    results[`${section}/${item.name}`] = images;
+    caption.textContent = spec.done.replace("{seconds}", seconds.toFixed(2));
+    stats.rowSeconds[spec.key] = seconds;
+    results[spec.key] = images;
     return true;
   }
-
-  // Cheapest first, so one slow row (DDIM: 50 passes of a U-Net) does not hold up the others.
-  const COST = { pixelcnn: 0, pixelrnn: 0, pixelrnn_diagonal: 0, multiscale: 0, gated_pixelcnn: 1, pixelcnn_pp: 1, ddim: 2 };
 
   async function drawAll() {
     const mine = ++generation;
     const isStale = () => mine !== generation;
-    stats.compareDone = null;
-    for (const r of [...rows].sort((a, b) => (COST[a.item.browser.sampler] ?? 1) - (COST[b.item.browser.sampler] ?? 1))) {
+    done = false;
+    for (const p of [...pending].sort((a, b) => (COST[a.spec.browser.sampler] ?? 1) - (COST[b.spec.browser.sampler] ?? 1))) {
       if (isStale()) return;
-      r.caption.textContent = "drawing...";
-      if (!(await drawOne(r, isStale))) return;
+      p.caption.textContent = "drawing...";
+      if (!(await drawOne(p, isStale))) return; // an error goes up to live.js: the server draws the view instead
     }
-    stats.compareDone = state.compare.seed;
+    done = true;
+    stats.rowsDrawn = (stats.rowsDrawn || 0) + 1;
   }
 
-  const nets = state.compare.sections.flatMap((s) => s.items.filter((i) => i.browser).flatMap((i) => recipeNets(i.browser)));
+  const nets = state.rows.sections.flatMap((s) => s.rows.filter((r) => r.browser).flatMap((r) => recipeNets(r.browser)));
   return {
     nets: [...new Map(nets.map((net) => [net.file, net])).values()],
+    status: "The samplers run here, on the server's noise for the seed: the same pictures the server would draw.",
     async start() {
       build();
       await drawAll();
@@ -135,8 +135,8 @@ export function create(root, runtime, args, ctx) {
       }
     },
     test: {
-      // what the browser drew, "kind/name" -> pixels, once every row of the current seed is done (else null)
-      rows: () => (stats.compareDone === state.compare.seed ? Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Array.from(v)])) : null),
+      // what the browser drew, row key -> pixels, once every row of the current arguments is done (else null)
+      rows: () => (done ? Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Array.from(v)])) : null),
     },
   };
 }
