@@ -255,8 +255,16 @@ BROWSER_SAMPLERS_BY_ARCHITECTURE = {
 
 
 def browser_samples(entry: ModelEntry) -> bool:
-    """Whether the browser has this model's sampler: every autoregressive model's, and DDIM's."""
-    return entry.card.architecture in BROWSER_SAMPLERS_BY_ARCHITECTURE or entry.capabilities.family == "diffusion"
+    """Whether the browser draws this model's samples: every autoregressive model's, DDIM's, and the flow's (its
+    784-d coupling layers cost the server more than every other one-pass model together)."""
+    return entry.card.architecture in BROWSER_SAMPLERS_BY_ARCHITECTURE or entry.capabilities.family in (
+        "diffusion",
+        "flow",
+    )
+
+
+def browser_reconstructs(entry: ModelEntry) -> bool:
+    return entry.capabilities.family == "flow"
 
 
 def browser_completes(entry: ModelEntry) -> bool:
@@ -316,6 +324,10 @@ class Rows:
         ``key`` names the row for the tests; ``done`` is its caption once drawn ({seconds}: the browser's time)."""
         model, card = models.load(entry.name), entry.card
         row = {"key": key, "title": title, "done": done, "n": n, "scale": scale}
+        if entry.capabilities.family == "flow":
+            codes = self._array("codes", _f32(model.random_latents(n, seed, temperature)))
+            row["browser"] = {"sampler": "flow", "nets": {"decoder": network(card, "decoder")}, "codes": codes}
+            return self._row(row)
         if entry.capabilities.family == "diffusion":
             noise = self._array("noise", _f32(model.start_noise(n, seed, temperature)))
             row["browser"] = {"sampler": "ddim", "net": network(card, "denoiser"), "plan": model.ddim_plan(n, labels=labels),
@@ -342,6 +354,20 @@ class Rows:
         row["browser"] = recipe
         self._row(row)
 
+    def reconstruct(self, entry: ModelEntry, images: np.ndarray, *, key: str, title: str = "", scale: int = 3) -> None:
+        """A row the browser draws: a flow's reconstructions of ``images`` (N, H, W), as ``model.reconstruct``."""
+        model, card = models.load(entry.name), entry.card
+        nets = {role: network(card, role) for role in ("encoder", "decoder")}
+        dequantized = self._array("dequantized", _f32(model.dequantize(images)))
+        row = {
+            "key": key,
+            "title": title,
+            "done": "drawn in your browser in {seconds} s",
+            "n": len(images),
+            "scale": scale,
+        }
+        self._row(row | {"browser": {"sampler": "flow", "nets": nets, "dequantized": dequantized}})
+
     def args(self) -> tuple[dict, dict]:
         pixels = np.concatenate(self._pixels).tobytes() if self._pixels else b""
         return {"rows": {"sections": self.sections}}, {**self.byte_args, "server_rows": pixels}
@@ -361,6 +387,8 @@ def compare_args(sections: list, seed: int) -> tuple[dict, dict]:
             key = f"{kind}/{e.name}"
             if kind == "samples" and browser_samples(e):
                 rows.sample(e, 8, seed, key=key, title=e.title)
+            elif kind == "reconstructions" and browser_reconstructs(e):
+                rows.reconstruct(e, digits.gray(views.test_indices(len(digits), kind, seed)), key=key, title=e.title)
             elif kind == "completions" and browser_completes(e):
                 known = views.completion_digits(digits, e.capabilities.image_kind, seed)
                 labels = views.completion_labels(digits, seed) if e.capabilities.conditional else None

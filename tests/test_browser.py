@@ -270,26 +270,29 @@ def test_gan_lab(page, app_url):
     check(page, "gan_lab", images=2, charts=1)
 
 
-DDIM_TOLERANCE = 1e-4  # max |browser - server| per pixel after 50 DDIM steps (the U-Net's outputs differ by ~1e-6)
+# max |browser - server| per pixel where the rows are continuous: after 50 DDIM steps (the U-Net's outputs differ by
+# ~1e-6), and through the flow's coupling layers
+CONTINUOUS_TOLERANCE = {"ddpm": 1e-4, "realnvp": 1e-4}
 
 
 def test_compare_draws_the_servers_rows_in_the_browser(page, app_url):
     """The sampler rows are drawn in the browser from the server's noise: the autoregressive ones pixel for pixel
-    the server's, the diffusion model's within DDIM_TOLERANCE; the rest are the server's own pixels."""
+    the server's, the diffusion model's and the flow's within CONTINUOUS_TOLERANCE; the rest are the server's own
+    pixels."""
     from inference import load_model, load_test_digits, views
 
     seed = 3
     frame = component_frame(page, app_url, f"compare?seed={seed}")
     frame.wait_for_function("() => window.genlab.view.test.rows() !== null", timeout=300_000)
     rows = frame.evaluate("() => window.genlab.view.test.rows()")
-    assert len(rows) == 15, sorted(rows)  # every autoregressive model's samples and completions, and DDIM's samples
+    assert len(rows) == 17, sorted(rows)  # every autoregressive model's samples and completions, DDIM's, the flow's
     digits = load_test_digits()
     for key, got in rows.items():
         kind, name = key.split("/")
         server = views.compare_row(load_model(name), kind, seed, digits)
         got = np.array(got, np.float32).reshape(server.shape)
-        if name == "ddpm":
-            assert float(np.abs(got - server).max()) <= DDIM_TOLERANCE, key
+        if name in CONTINUOUS_TOLERANCE:
+            assert float(np.abs(got - server).max()) <= CONTINUOUS_TOLERANCE[name], key
         else:
             assert np.array_equal(got, server), f"{key}: not the server's pixels"
     captions = frame.locator("figcaption").all_text_contents()

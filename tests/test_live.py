@@ -193,6 +193,14 @@ def assert_browser_rows_are_the_servers(args: dict, expected) -> set[str]:
             drawn_here.add(row["key"])
             recipe = row["browser"]
             model, n, seed, settings = expected(row)
+            if recipe["sampler"] == "flow":  # codes from the prior, or the images the encoder reads
+                if "codes" in recipe:
+                    codes = np.frombuffer(args[recipe["codes"]], "<f4").reshape(n, -1)
+                    assert np.array_equal(codes, model.random_latents(n, seed, settings.get("temperature", 1.0)))
+                else:
+                    inputs = np.frombuffer(args[recipe["dequantized"]], "<f4").reshape(n, 1, 28, 28)
+                    assert np.array_equal(inputs, model.dequantize(settings["images"]))
+                continue
             if recipe["sampler"] == "ddim":
                 noise = np.frombuffer(args[recipe["noise"]], "<f4").reshape(n, 1, 28, 28)
                 assert np.array_equal(noise, model.start_noise(n, seed, settings.get("temperature", 1.0)))
@@ -233,6 +241,8 @@ def test_compare_sends_the_samplers_noise_and_the_servers_rows():
             return views.compare_row(model, kind, seed, digits)
         if kind == "samples":
             return model, 8, seed, {}
+        if kind == "reconstructions":
+            return model, 8, seed, {"images": digits.gray(views.test_indices(len(digits), kind, seed))}
         settings = {"known": views.completion_digits(digits, model.capabilities.image_kind, seed)}
         settings |= {"hidden": views.COMPARE_HIDDEN}
         if model.conditional:
@@ -240,12 +250,13 @@ def test_compare_sends_the_samplers_noise_and_the_servers_rows():
         return model, 4, seed, settings
 
     drawn_here = assert_browser_rows_are_the_servers(args, expected)
-    # every sampler (seconds of the server's time at a new seed) is drawn in the browser; one pass comes from the server
-    samplers = {n for n, e in scan().items() if e.capabilities.family in ("autoregressive", "diffusion")}
+    # every sampler (seconds of the server's time at a new seed) and the flow are drawn in the browser; the other
+    # one-pass models come from the server
+    samplers = {n for n, e in scan().items() if e.capabilities.family in ("autoregressive", "diffusion", "flow")}
     assert drawn_here == {f"samples/{n}" for n in samplers} | {
         f"completions/{n}" for n in samplers if scan()[n].capabilities.can_complete
-    }
-    assert len(drawn_here) == 15, sorted(drawn_here)
+    } | {"reconstructions/realnvp"}
+    assert len(drawn_here) == 17, sorted(drawn_here)
 
 
 def test_ddim_plan_holds_the_numbers_the_sampler_uses():

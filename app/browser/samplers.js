@@ -555,6 +555,18 @@ export async function sampleDDIM(runtime, denoiser, plan, n, xT, onStep, isStale
   return x.map((v) => Math.min(Math.max(f(f(v + 1) / 2), 0), 1));
 }
 
+// ---- a normalizing flow (inference/flow.py) -----------------------------------------------------------------------
+
+// Flow.decode, and Flow.reconstruct when given the dequantized images: codes -> y in (0, 1) through the decoder, read
+// back as 8-bit intensities (float32, as numpy computes it). nets: {decoder} or {encoder, decoder}; codes: (n, D);
+// dequantized: (n, 1, S, S), the encoder's input.
+export async function flowImages(runtime, nets, n, S, { codes = null, dequantized = null }) {
+  const f = Math.fround;
+  const z = codes ?? (await runtime.run(nets.encoder, [dequantized, [n, 1, S, S]])).z.data;
+  const y = (await runtime.run(nets.decoder, [z, [n, S * S]])).x.data;
+  return y.map((v) => Math.min(Math.max(f(f(f(256 * v) - 0.5) / 255), 0), 1));
+}
+
 // Every ported sampler by its card's architecture, called as (runtime, nets by role, config, n, uniforms, temperature,
 // onRow, isStale, keep, labels).
 export const SAMPLERS = {

@@ -1,14 +1,14 @@
-// Rows of digits (Compare, Complete), the sampler-bound ones drawn here: the autoregressive models' samples and
-// completions, the diffusion model's DDIM. The other rows (one network pass each, and the test digits) come from the
+// Rows of digits (Compare, Complete), the costly ones drawn here: the autoregressive models' samples and completions,
+// the diffusion model's DDIM, the flow's samples and reconstructions. The other rows (one network pass each, and the test digits) come from the
 // server as 8-bit pixels. The noise is numpy's for the seed, sent by the server, so the pictures are the server's,
 // which draws the same rows itself where the browser cannot (app/live.py: Rows).
 import { element, floats, paintGray, pixelCanvas } from "../paint.js";
-import { SAMPLERS, sampleDDIM, yieldToBrowser } from "../samplers.js";
+import { SAMPLERS, flowImages, sampleDDIM, yieldToBrowser } from "../samplers.js";
 
 const SIDE = 28;
 const PENDING = 0.3; // rows not drawn yet, as autoregressive.in_progress shows them
 // Cheapest first, so one slow row (DDIM: 50 passes of a U-Net) does not hold up the others.
-const COST = { pixelcnn: 0, pixelrnn: 0, pixelrnn_diagonal: 0, multiscale: 0, gated_pixelcnn: 1, pixelcnn_pp: 1, ddim: 2 };
+const COST = { flow: 0, pixelcnn: 0, pixelrnn: 0, pixelrnn_diagonal: 0, multiscale: 0, gated_pixelcnn: 1, pixelcnn_pp: 1, ddim: 2 };
 
 // A row of n digits, each its own canvas so that a narrow screen wraps them rather than shrinking them.
 function digitRow(n, scale) {
@@ -64,7 +64,10 @@ export function create(root, runtime, args, ctx) {
     const n = spec.n;
     const start = performance.now();
     let images;
-    if (recipe.sampler === "ddim") {
+    if (recipe.sampler === "flow") {
+      const inputs = recipe.codes ? { codes: floats(state[recipe.codes]) } : { dequantized: floats(state[recipe.dequantized]) };
+      images = await flowImages(runtime, recipe.nets, n, SIDE, inputs);
+    } else if (recipe.sampler === "ddim") {
       const steps = recipe.plan.steps.length;
       images = await sampleDDIM(runtime, recipe.net, recipe.plan, n, floats(state[recipe.noise]), async (step, _total, x) => {
         paintRow(row, x.map((v) => (v + 1) / 2)); // x_t itself: noise turning into digits
