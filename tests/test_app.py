@@ -676,3 +676,23 @@ def test_the_app_logs_each_script_run_with_its_page_when_asked(monkeypatch, tmp_
     runs = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["page"] for r in runs] == ["home", "sample", "sample"]
     assert all(r["outcome"] == "ok" and r["seconds"] > 0 for r in runs)
+
+
+def test_density_1d_keeps_the_kde_when_only_the_mixture_changes(record_calls):
+    """The KDE (a Gaussian on every training value, at 600 points and at the held-out ones) is the page's costliest
+    curve: a control that does not change it (EM's K, the bins) reruns the page without recomputing it."""
+    import streamlit as st
+
+    from inference import density
+
+    st.cache_data.clear()  # what earlier tests computed on this page
+    at = open_page("app_pages/density_1d.py")
+    assert_clean(at)
+    calls = record_calls(density, "kde_log_density")
+    at.sidebar.slider(key="d1_k").set_value(4).run()
+    at.sidebar.slider(key="d1_bins").set_value(40).run()
+    assert_clean(at)
+    assert calls == [], "the KDE was recomputed for a control it does not depend on"
+    at.sidebar.selectbox(key="d1_data").set_value(at.sidebar.selectbox(key="d1_data").options[1]).run()
+    assert_clean(at)
+    assert calls, "another data set does recompute it"
