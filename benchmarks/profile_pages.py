@@ -90,7 +90,7 @@ def main() -> None:
     for page in args.pages:
         at = open_page(page)
         report(*profiled_run(at), f"{page}: first render", args.top)
-        label, act = INTERACTIONS.get(page, ("", None))
+        label, act = INTERACTIONS.get(page.partition("@")[0], ("", None))
         if act:
             act(at)
             report(*profiled_run(at), f"{page}: {label}", args.top)
