@@ -1,5 +1,6 @@
-"""The live views: a Streamlit component (app/browser/) that runs the shipped ONNX files in the visitor's browser
-with onnxruntime-web (WASM), what the page sends it, and the server path each view falls back to.
+"""The browser views: a Streamlit component (app/browser/) that runs the shipped ONNX files in the visitor's browser
+with onnxruntime-web (WASM), what the page sends it, and the server path each view falls back to. The Live page's
+views (latent plane, draw pad, samplers), and the rows of digits Compare and Complete draw there (:class:`Rows`).
 
 How the files reach the browser: a second component, never rendered, whose folder is exported/ itself, so the
 server's component route serves the very files the server loads (``/component/app.live.exported/<file>``):
@@ -32,7 +33,7 @@ BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 ORT_DIR = BROWSER_DIR / "vendor" / "onnxruntime-web"
 WASM_FILE = "ort-wasm-simd.wasm"
 VIEWS = {"latent": "Latent explorer", "draw": "Draw pad", "samplers": "Samplers"}
-BROWSER_SAMPLERS = ("pixelcnn", "pixelrnn")  # the fast samplers app/browser/samplers.js implements
+BROWSER_SAMPLERS = ("pixelcnn", "pixelrnn")  # the Live page's samplers view: the binary raster models
 N_SAMPLES = 16
 STROKE_WIDTH = 22  # as the Reconstruct page's canvas
 PAD_SIZE = 280
@@ -243,8 +244,8 @@ def sampler_args(seed: int, n: int = N_SAMPLES) -> tuple[dict, dict]:
 
 # ---- rows of digits, the samplers' drawn in the browser (Compare, Complete) -----------------------------------
 
-# The architectures whose samplers the browser has (app/browser/samplers.js), and the networks each runs.
-BROWSER_SAMPLERS_BY_ARCHITECTURE = {
+# The architectures whose fast samplers app/browser/samplers.js ports, and the networks each runs.
+SAMPLER_NETWORKS = {
     "pixelcnn": ("step",),
     "pixelrnn": ("step",),
     "pixelrnn_diagonal": ("step", "row_step"),
@@ -257,7 +258,7 @@ BROWSER_SAMPLERS_BY_ARCHITECTURE = {
 def browser_samples(entry: ModelEntry) -> bool:
     """Whether the browser draws this model's samples: every autoregressive model's, DDIM's, and the flow's (its
     784-d coupling layers cost the server more than every other one-pass model together)."""
-    return entry.card.architecture in BROWSER_SAMPLERS_BY_ARCHITECTURE or entry.capabilities.family in (
+    return entry.card.architecture in SAMPLER_NETWORKS or entry.capabilities.family in (
         "diffusion",
         "flow",
     )
@@ -268,7 +269,7 @@ def browser_reconstructs(entry: ModelEntry) -> bool:
 
 
 def browser_completes(entry: ModelEntry) -> bool:
-    return entry.card.architecture in BROWSER_SAMPLERS_BY_ARCHITECTURE
+    return entry.card.architecture in SAMPLER_NETWORKS
 
 
 class Rows:
@@ -335,7 +336,7 @@ class Rows:
             return self._row(row)
         recipe = {
             "sampler": card.architecture,
-            "nets": {role: network(card, role) for role in BROWSER_SAMPLERS_BY_ARCHITECTURE[card.architecture]},
+            "nets": {role: network(card, role) for role in SAMPLER_NETWORKS[card.architecture]},
             "config": card.config,
             "temperature": float(temperature),
             "uniforms": self._array("uniforms", _f64(live.sampler_uniforms(n, seed, model.image_size))),

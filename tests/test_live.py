@@ -318,3 +318,18 @@ def test_complete_sends_the_page_digit_mask_and_settings_to_every_sampler():
     assert drawn_here == completing and len(completing) == 7
     captions = [row["done"] for section in args["rows"]["sections"] for row in section["rows"]]
     assert all("in your browser" in c and "seed 9" in c and "3 completions" in c for c in captions), captions
+
+
+def test_every_sampler_the_rows_view_is_sent_is_ported():
+    """app/live.py sends a recipe for each architecture in SAMPLER_NETWORKS; samplers.js must have each of them, and
+    every autoregressive model shipped must be among them (else its rows fall back to the server)."""
+    from app import live as app_live
+
+    text = (BROWSER / "samplers.js").read_text()
+    ported = set(re.findall(r"^  (\w+): ", text[text.index("export const SAMPLERS = {") :], flags=re.MULTILINE))
+    assert set(app_live.SAMPLER_NETWORKS) <= ported
+    shipped = {e.card.architecture for e in scan().values() if e.capabilities.family == "autoregressive"}
+    assert shipped <= set(app_live.SAMPLER_NETWORKS)
+    for name, entry in scan().items():  # and each names networks its card has
+        if entry.card.architecture in app_live.SAMPLER_NETWORKS:
+            assert set(app_live.SAMPLER_NETWORKS[entry.card.architecture]) <= set(entry.card.networks), name
