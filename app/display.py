@@ -74,16 +74,19 @@ MIN_DIGIT_PX = 84  # a grid wraps to fewer columns rather than show a digit narr
 
 def _grid_css(layout: str, cols: int, size: int, gap: int) -> str:
     """The CSS grid for one layout: at most ``cols`` columns of at most ``size`` px, as many as fit at
-    MIN_DIGIT_PX or more, with the gray lines of inference.images.tile between them."""
+    MIN_DIGIT_PX or more, with the gray lines of inference.images.tile between them. The lines are each digit's
+    outline, not the grid's background: a row that wraps (10 digits where 8 fit) leaves its empty cells empty."""
     least = min(size, MIN_DIGIT_PX)
     grid = f'[data-testid="stImage"]:has(> [data-testid="stImageContainer"] > img[alt$="{layout}"])'
     return f"""
 {grid} {{
-  display: grid; gap: {gap}px; padding: {gap}px; box-sizing: border-box; background: rgb(89, 89, 89);
+  display: grid; gap: {gap}px; padding: {gap}px; box-sizing: border-box;
   width: {cols * size + (cols + 1) * gap}px; max-width: 100%;
   grid-template-columns: repeat(auto-fill, minmax(max({least}px, calc((100% - {(cols - 1) * gap}px) / {cols})), 1fr));
 }}
-{grid} > [data-testid="stImageContainer"] > img {{ width: 100% !important; border-radius: 0; }}
+{grid} > [data-testid="stImageContainer"] > img {{
+  width: 100% !important; border-radius: 0; outline: {gap}px solid rgb(89, 89, 89);
+}}
 """
 
 
