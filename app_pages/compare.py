@@ -120,13 +120,14 @@ for kind, title, note in rows:
             originals.append((views.completion_digits(widgets.test_digits(), image_kind, seed), f"originals, {which}"))
     sections.append((kind, title, note.format(seed=seed), originals, shown))
 
-# The samplers' rows (seconds of the server's time at a new seed) are drawn in the visitor's browser, the rest sent
-# from the server; where the browser cannot, or the visitor asks, the server draws them all.
+# The costly rows (the samplers' and the flow's: seconds of the server's time at a new seed) are drawn in the visitor's
+# browser, the rest sent from the server; where the browser cannot, or the visitor asks, the server draws them all.
 on_server = st.sidebar.toggle(
     "Draw every row on the server",
     key="compare_on_server",
     bind="query-params",
-    help="The autoregressive and diffusion rows are drawn in your browser; this draws them on the server instead.",
+    help="The autoregressive, diffusion and flow rows are drawn in your browser, from the server's noise; this draws "
+    "them on the server instead.",
 )
 if not on_server and sections:
     with display.timed("Drawing the rows the server draws at this seed..."):
