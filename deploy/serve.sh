@@ -71,7 +71,14 @@ done
 # say) nor $RUN. Removed on exit.
 STATIC=$("$PYTHON" -c 'import os, streamlit; print(os.path.join(os.path.dirname(streamlit.__file__), "static", "static"))')
 FRONTEND=$(mktemp -d -t genlab-frontend.XXXXXX)
-cp -R "$STATIC" "$FRONTEND/static" && chmod -R a+rX "$FRONTEND"
+cp -R "$STATIC" "$FRONTEND/static"
+# And the browser component's files (app/live.py): its page, scripts and onnxruntime-web's WASM, and the ONNX files
+# it fetches from exported/, some 30 MB for a first visit to Compare, which would otherwise go through a replica's
+# Python for every new visitor. At the paths Streamlit's component route gives them.
+mkdir -p "$FRONTEND/component/app.live.live" "$FRONTEND/component/app.live.exported"
+cp -R app/browser/. "$FRONTEND/component/app.live.live/"
+cp "${GENLAB_EXPORTED_DIR:-exported}"/*.onnx "$FRONTEND/component/app.live.exported/"
+chmod -R a+rX "$FRONTEND"
 
 config=$(<deploy/nginx.conf.template)
 config=${config//@RUN_DIR@/$RUN}

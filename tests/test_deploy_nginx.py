@@ -268,6 +268,25 @@ def test_nginx_serves_streamlits_frontend_itself(served):
 
 
 @pytest.mark.slow
+def test_nginx_serves_the_browser_components_files_itself(served):
+    """What Compare, Complete and Live run in the visitor's browser (the component's page and scripts, the ONNX files,
+    some 30 MB for a first visit) comes from nginx at the paths of Streamlit's component route, not through a
+    replica's Python for every new visitor."""
+    repo = Path(__file__).resolve().parent.parent
+    for path, local in (
+        ("app.live.live/index.html", repo / "app" / "browser" / "index.html"),
+        ("app.live.live/views/rows.js", repo / "app" / "browser" / "views" / "rows.js"),
+        ("app.live.exported/ddpm_denoiser.onnx", repo / "exported" / "ddpm_denoiser.onnx"),
+    ):
+        with urllib.request.urlopen(f"{served.url}/component/{path}", timeout=10) as response:
+            body, headers = response.read(), response.headers
+        assert "X-Genlab-Replica" not in headers, f"{path}: proxied to {headers['X-Genlab-Replica']}"
+        assert body == local.read_bytes(), path
+    with urllib.request.urlopen(f"{served.url}/component/app.live.live/live.js", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("application/javascript"), "a module script's MIME type"
+
+
+@pytest.mark.slow
 def test_a_killed_replica_is_taken_out_and_its_sessions_render_again(new_page, served):
     sessions = open_sessions(new_page, served.url, [1, 2, 3, 4])
     for s in sessions:
