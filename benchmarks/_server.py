@@ -1,8 +1,10 @@
 """What the browser benchmarks share: a streamlit server on a free port (or deploy/serve.sh's replicas
-behind nginx), and chromium's flags."""
+behind nginx), chromium's flags, the browser component's frame, and the timings of the server's script runs (as
+the page sees them, and as the app logs them)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -19,6 +21,38 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 RENDERED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+RUN_LOG = """() => {
+    // when each script run on the server starts and ends, in this page's clock
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.runStarts = []; window.runEnds = [];
+    new MutationObserver((records) => {
+        for (const r of records) {
+            const now = app.dataset.testScriptState;
+            if (r.oldValue !== "running" && now === "running") window.runStarts.push(performance.now());
+            if (r.oldValue === "running" && now !== "running") window.runEnds.push(performance.now());
+        }
+    }).observe(app, { attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"] });
+}"""
+
+
+def component_frame(pg, timeout: float = 60, ready: str = "() => window.genlab"):
+    """The browser component's frame (the Live page's views, Compare's and Complete's rows), once ``ready`` holds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        frame = next((f for f in pg.frames if "app.live.live" in f.url), None)
+        if frame is not None:
+            frame.wait_for_function(ready, timeout=timeout * 1000)
+            return frame
+        pg.wait_for_timeout(20)
+    raise RuntimeError("the browser component did not appear")
+
+
+def server_runs(log: Path, since: float) -> list[float]:
+    """The server's own seconds per script run (the app's GENLAB_RUN_LOG), for runs that started after ``since``."""
+    if not log.is_file():
+        return []
+    runs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [r["seconds"] for r in runs if r["start"] >= since]
 
 
 def start_server(poll: float = 0.05, prefix: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str, float]:

@@ -29,36 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, start_server  # noqa: E402
+from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, RUN_LOG, component_frame, start_server  # noqa: E402
 from _timing import median_seconds  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from inference import images as img  # noqa: E402
 from inference import live, load_model  # noqa: E402
-
-RUN_LOG = """() => {
-    // when each script run on the server starts and ends, in this page's clock
-    const app = document.querySelector('[data-testid="stApp"]');
-    window.runStarts = []; window.runEnds = [];
-    new MutationObserver((records) => {
-        for (const r of records) {
-            const now = app.dataset.testScriptState;
-            if (r.oldValue !== "running" && now === "running") window.runStarts.push(performance.now());
-            if (r.oldValue === "running" && now !== "running") window.runEnds.push(performance.now());
-        }
-    }).observe(app, { attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"] });
-}"""
-
-
-def frame_of(pg, timeout: float = 60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        frame = next((f for f in pg.frames if "app.live.live" in f.url), None)
-        if frame is not None:
-            frame.wait_for_function("() => window.genlab", timeout=timeout * 1000)
-            return frame
-        pg.wait_for_timeout(20)
-    raise RuntimeError("the live component did not appear")
 
 
 def open_live(context, url: str, query: str):
@@ -66,7 +42,7 @@ def open_live(context, url: str, query: str):
     pg = context.new_page()
     start = time.time()
     pg.goto(f"{url}/live?{query}")
-    frame = frame_of(pg)
+    frame = component_frame(pg)
     frame.wait_for_function("() => window.genlab.ready", timeout=120_000)
     first, ready = frame.evaluate("() => [window.genlab.runtime.firstReadyAt, window.genlab.readyAt]")
     return pg, frame, first / 1000 - start, ready / 1000 - start

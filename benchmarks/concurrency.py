@@ -34,10 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import asyncio  # noqa: E402
-import json  # noqa: E402
 import tempfile  # noqa: E402
 
-from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, start_served, start_server, stop_served  # noqa: E402
+from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, server_runs, start_served, start_server, stop_served  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -181,14 +180,6 @@ async def classroom(url: str, sessions: int, images: dict, protocol: bool = Fals
         await asyncio.gather(*[classroom_session(browser, url, s, together, images, errors) for s in seeds])
         await browser.close()
     return alone, together, errors, started
-
-
-def server_runs(log: Path, since: float) -> list[float]:
-    """The server's own seconds per script run, for runs that started after ``since``."""
-    if not log.is_file():
-        return []
-    runs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    return [r["seconds"] for r in runs if r["start"] >= since]
 
 
 def main_classroom(args, servers) -> None:
