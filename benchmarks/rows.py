@@ -13,7 +13,6 @@ and chromium on core 1, as the classroom benchmark does. Prints tables; nothing 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -25,35 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, start_server  # noqa: E402
+from _server import CHROMIUM, CHROMIUM_ARGS, RENDERED, RUN_LOG, component_frame, server_runs, start_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from inference import load_model, load_test_digits, views  # noqa: E402
 from inference.autoregressive import hidden_mask  # noqa: E402
-
-RUN_LOG = """() => {
-    // when each script run on the server starts and ends, in this page's clock
-    const app = document.querySelector('[data-testid="stApp"]');
-    window.runStarts = []; window.runEnds = [];
-    new MutationObserver((records) => {
-        for (const r of records) {
-            const now = app.dataset.testScriptState;
-            if (r.oldValue !== "running" && now === "running") window.runStarts.push(performance.now());
-            if (r.oldValue === "running" && now !== "running") window.runEnds.push(performance.now());
-        }
-    }).observe(app, { attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"] });
-}"""
-
-
-def rows_frame(pg, timeout: float = 120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        frame = next((f for f in pg.frames if "app.live.live" in f.url), None)
-        if frame is not None:
-            frame.wait_for_function("() => window.genlab && window.genlab.view", timeout=timeout * 1000)
-            return frame
-        pg.wait_for_timeout(20)
-    raise RuntimeError("the rows view did not appear")
 
 
 def new_seed(pg, log: Path, seed: int) -> float:
@@ -64,9 +39,12 @@ def new_seed(pg, log: Path, seed: int) -> float:
     box.fill(str(seed))
     box.press("Enter")
     pg.wait_for_function("() => window.runEnds.length > 0", timeout=300_000)
-    pg.wait_for_selector(RENDERED)
-    runs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    return sum(r["seconds"] for r in runs if r["start"] >= since)
+    while True:  # every run it caused: a second may follow the first (the seed's query parameter, a toggle's)
+        pg.wait_for_selector(RENDERED, timeout=300_000)
+        starts = pg.evaluate("() => window.runStarts.length")
+        pg.wait_for_timeout(1000)
+        if pg.evaluate("() => window.runStarts.length") == starts and pg.locator(RENDERED).count():
+            return sum(server_runs(log, since))
 
 
 def in_browser(pg, url: str, log: Path, page: str, seed: int) -> tuple[dict, float, float]:
@@ -74,7 +52,7 @@ def in_browser(pg, url: str, log: Path, page: str, seed: int) -> tuple[dict, flo
     the server's run."""
     pg.goto(f"{url}/{page}?seed=0")
     pg.wait_for_selector(RENDERED, timeout=300_000)
-    frame = rows_frame(pg)
+    frame = component_frame(pg, 120, "() => window.genlab && window.genlab.view")
     frame.wait_for_function("() => window.genlab.view.test.rows() !== null", timeout=600_000)
     start = time.perf_counter()
     run = new_seed(pg, log, seed)
