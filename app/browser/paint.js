@@ -41,6 +41,15 @@ export function tile(images, n, side, cols, pad = 1, padValue = 0.35) {
   return { grid, w, h };
 }
 
+export const PENDING = 0.3; // pixels not drawn yet, as autoregressive.in_progress shows them
+
+// autoregressive.in_progress into ``shown``: n images (side x side) drawn up to ``row``, the rows after it gray.
+export function inProgress(shown, images, n, row, side = 28) {
+  shown.set(images);
+  for (let b = 0; b < n; b++) shown.fill(PENDING, (b * side + row + 1) * side, (b + 1) * side * side);
+  return shown;
+}
+
 // matplotlib's tab10, the colours of the classes in the server's latent plots.
 export const CLASS_COLORS = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",

@@ -37,6 +37,37 @@ function chooser(n, H, W, uniforms, temperature, out, keep) {
   };
 }
 
+// The image a raster sampler's first layer reads, zero-padded by K/2 on every side: window(i, j) fills the (n, K, K)
+// window centred on pixel (i, j) (its causal mask lives in the network), set(i, j, values) writes a drawn pixel of
+// every image, rows(i, count) copies the padded rows i .. i + count - 1, (n, count, width).
+function paddedImage(n, H, W, K) {
+  const P = Math.floor(K / 2);
+  const PW = W + 2 * P;
+  const PH = H + 2 * P;
+  const pixels = new Float32Array(n * PH * PW);
+  const windowed = new Float32Array(n * K * K);
+  return {
+    width: PW,
+    window(i, j) {
+      for (let b = 0; b < n; b++) {
+        for (let di = 0; di < K; di++) {
+          const from = (b * PH + i + di) * PW + j;
+          windowed.set(pixels.subarray(from, from + K), (b * K + di) * K);
+        }
+      }
+      return windowed;
+    },
+    set(i, j, values) {
+      for (let b = 0; b < n; b++) pixels[(b * PH + i + P) * PW + j + P] = values[b];
+    },
+    rows(i, count) {
+      const out = new Float32Array(n * count * PW);
+      for (let b = 0; b < n; b++) out.set(pixels.subarray((b * PH + i) * PW, (b * PH + i + count) * PW), b * count * PW);
+      return out;
+    },
+  };
+}
+
 // PixelCNN._sample_fast. config: {image_size, first_kernel, residual_blocks, channels}; step: a network with inputs
 // (pixel_window (n, K, K), conv_window (n, 3, 3, RC)) and outputs logit (n), centers (n, RC).
 // onRow(row, images) after each finished row; isStale() stops early when a newer request came in; keep: a
@@ -45,36 +76,27 @@ export async function samplePixelCNN(runtime, step, config, n, uniforms, tempera
   const H = config.image_size;
   const W = H;
   const K = config.first_kernel;
-  const P = Math.floor(K / 2);
   const RC = config.residual_blocks * config.channels;
-  const PW = W + 2 * P;
-  const PH = H + 2 * P;
-  const pixels = new Float32Array(n * PH * PW);
+  const image = paddedImage(n, H, W, K);
   const CW = W + 2; // the cache: every block's 3x3 input, channels last, padded by 1
   const cache = new Float32Array(n * (H + 2) * CW * RC);
   const out = new Float32Array(n * H * W);
   const choose = chooser(n, H, W, uniforms, temperature, out, keep);
-  const pixelWindow = new Float32Array(n * K * K);
   const convWindow = new Float32Array(n * 9 * RC);
   for (let i = 0; i < H; i++) {
     for (let j = 0; j < W; j++) {
       for (let b = 0; b < n; b++) {
-        for (let di = 0; di < K; di++) {
-          const from = (b * PH + i + di) * PW + j;
-          pixelWindow.set(pixels.subarray(from, from + K), (b * K + di) * K);
-        }
         for (let di = 0; di < 3; di++) {
           const from = ((b * (H + 2) + i + di) * CW + j) * RC;
           convWindow.set(cache.subarray(from, from + 3 * RC), (b * 3 + di) * 3 * RC);
         }
       }
-      const res = await runtime.run(step, [pixelWindow, [n, K, K]], [convWindow, [n, 3, 3, RC]]);
+      const res = await runtime.run(step, [image.window(i, j), [n, K, K]], [convWindow, [n, 3, 3, RC]]);
       const centers = res.centers.data;
       for (let b = 0; b < n; b++) {
         cache.set(centers.subarray(b * RC, (b + 1) * RC), ((b * (H + 2) + i + 1) * CW + j + 1) * RC);
       }
-      const value = choose(i, j, res.logit.data);
-      for (let b = 0; b < n; b++) pixels[(b * PH + i + P) * PW + j + P] = value[b];
+      image.set(i, j, choose(i, j, res.logit.data));
     }
     if (isStale?.()) return null;
     if (onRow) await onRow(i, out);
@@ -88,16 +110,12 @@ export async function samplePixelRNN(runtime, step, config, n, uniforms, tempera
   const H = config.image_size;
   const W = H;
   const K = config.first_kernel;
-  const P = Math.floor(K / 2);
   const LC = config.layers * config.channels;
-  const PW = W + 2 * P;
-  const PH = H + 2 * P;
-  const pixels = new Float32Array(n * PH * PW);
+  const image = paddedImage(n, H, W, K);
   let hAbove = new Float32Array(n * (W + 2) * LC); // the previous row's hidden states, padded by 1
   let cAbove = new Float32Array(n * W * LC);
   const out = new Float32Array(n * H * W);
   const choose = chooser(n, H, W, uniforms, temperature, out, keep);
-  const pixelWindow = new Float32Array(n * K * K);
   const hWindow = new Float32Array(n * 3 * LC);
   const cWindow = new Float32Array(n * LC);
   for (let i = 0; i < H; i++) {
@@ -106,23 +124,18 @@ export async function samplePixelRNN(runtime, step, config, n, uniforms, tempera
     let left = new Float32Array(n * LC);
     for (let j = 0; j < W; j++) {
       for (let b = 0; b < n; b++) {
-        for (let di = 0; di < K; di++) {
-          const from = (b * PH + i + di) * PW + j;
-          pixelWindow.set(pixels.subarray(from, from + K), (b * K + di) * K);
-        }
         const hFrom = (b * (W + 2) + j) * LC;
         hWindow.set(hAbove.subarray(hFrom, hFrom + 3 * LC), b * 3 * LC);
         const cFrom = (b * W + j) * LC;
         cWindow.set(cAbove.subarray(cFrom, cFrom + LC), b * LC);
       }
-      const res = await runtime.run(step, [pixelWindow, [n, K, K]], [left, [n, LC]], [hWindow, [n, 3, LC]], [cWindow, [n, LC]]);
+      const res = await runtime.run(step, [image.window(i, j), [n, K, K]], [left, [n, LC]], [hWindow, [n, 3, LC]], [cWindow, [n, LC]]);
       left = Float32Array.from(res.input.data);
       for (let b = 0; b < n; b++) {
         hRow.set(res.h.data.subarray(b * LC, (b + 1) * LC), (b * (W + 2) + j + 1) * LC);
         cRow.set(res.c.data.subarray(b * LC, (b + 1) * LC), (b * W + j) * LC);
       }
-      const value = choose(i, j, res.logit.data);
-      for (let b = 0; b < n; b++) pixels[(b * PH + i + P) * PW + j + P] = value[b];
+      image.set(i, j, choose(i, j, res.logit.data));
     }
     hAbove = hRow;
     cAbove = cRow;
@@ -141,14 +154,11 @@ export async function samplePixelRNNDiagonal(runtime, nets, config, n, uniforms,
   const K = config.first_kernel;
   const P = Math.floor(K / 2);
   const LC = config.layers * config.channels;
-  const PW = W + 2 * P;
-  const PH = H + 2 * P;
-  const pixels = new Float32Array(n * PH * PW);
+  const image = paddedImage(n, H, W, K);
   let aboveH = new Float32Array(n * W * LC); // the left-to-right h of the row above
   let shifted = new Float32Array(n * W * LC); // the right-to-left h of the row above
   const out = new Float32Array(n * H * W);
   const choose = chooser(n, H, W, uniforms, temperature, out, keep);
-  const pixelWindow = new Float32Array(n * K * K);
   const aboveJ = new Float32Array(n * LC);
   const shiftedJ = new Float32Array(n * LC);
   for (let i = 0; i < H; i++) {
@@ -158,26 +168,20 @@ export async function samplePixelRNNDiagonal(runtime, nets, config, n, uniforms,
     let leftC = new Float32Array(n * LC);
     for (let j = 0; j < W; j++) {
       for (let b = 0; b < n; b++) {
-        for (let di = 0; di < K; di++) {
-          const from = (b * PH + i + di) * PW + j;
-          pixelWindow.set(pixels.subarray(from, from + K), (b * K + di) * K);
-        }
         aboveJ.set(aboveH.subarray((b * W + j) * LC, (b * W + j + 1) * LC), b * LC);
         shiftedJ.set(shifted.subarray((b * W + j) * LC, (b * W + j + 1) * LC), b * LC);
       }
-      const res = await runtime.run(nets.step, [pixelWindow, [n, K, K]], [leftH, [n, LC]], [leftC, [n, LC]], [aboveJ, [n, LC]], [shiftedJ, [n, LC]]);
+      const res = await runtime.run(nets.step, [image.window(i, j), [n, K, K]], [leftH, [n, LC]], [leftC, [n, LC]], [aboveJ, [n, LC]], [shiftedJ, [n, LC]]);
       for (let b = 0; b < n; b++) {
         inputs.set(res.input.data.subarray(b * LC, (b + 1) * LC), (b * W + j) * LC);
         rowH.set(res.h.data.subarray(b * LC, (b + 1) * LC), (b * W + j) * LC);
       }
       leftH = Float32Array.from(res.h.data);
       leftC = Float32Array.from(res.c.data);
-      const value = choose(i, j, res.logit.data);
-      for (let b = 0; b < n; b++) pixels[(b * PH + i + P) * PW + j + P] = value[b];
+      image.set(i, j, choose(i, j, res.logit.data));
     }
-    const rows = new Float32Array(n * (P + 1) * PW); // the padded rows i .. i + P: the finished row and the K/2 above
-    for (let b = 0; b < n; b++) rows.set(pixels.subarray((b * PH + i) * PW, (b * PH + i + P + 1) * PW), b * (P + 1) * PW);
-    shifted = Float32Array.from((await runtime.run(nets.row_step, [rows, [n, P + 1, PW]], [inputs, [n, W, LC]], [shifted, [n, W, LC]])).h.data);
+    const rows = image.rows(i, P + 1); // the padded rows i .. i + P: the finished row and the K/2 above
+    shifted = Float32Array.from((await runtime.run(nets.row_step, [rows, [n, P + 1, image.width]], [inputs, [n, W, LC]], [shifted, [n, W, LC]])).h.data);
     aboveH = rowH;
     if (isStale?.()) return null;
     if (onRow) await onRow(i, out);

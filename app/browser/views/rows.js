@@ -2,11 +2,10 @@
 // the diffusion model's DDIM, the flow's samples and reconstructions. The other rows (one network pass each, and the test digits) come from the
 // server as 8-bit pixels. The noise is numpy's for the seed, sent by the server, so the pictures are the server's,
 // which draws the same rows itself where the browser cannot (app/live.py: Rows).
-import { element, floats, paintGray, pixelCanvas } from "../paint.js";
+import { PENDING, element, floats, inProgress, paintGray, pixelCanvas } from "../paint.js";
 import { SAMPLERS, flowImages, sampleDDIM, yieldToBrowser } from "../samplers.js";
 
 const SIDE = 28;
-const PENDING = 0.3; // rows not drawn yet, as autoregressive.in_progress shows them
 // Cheapest first, so one slow row (DDIM: 50 passes of a U-Net) does not hold up the others.
 const COST = { flow: 0, pixelcnn: 0, pixelrnn: 0, pixelrnn_diagonal: 0, multiscale: 0, gated_pixelcnn: 1, pixelcnn_pp: 1, ddim: 2 };
 
@@ -89,9 +88,7 @@ export function create(root, runtime, args, ctx) {
             caption.textContent = `step ${step} of ${total}, in your browser...`;
           }
         : (r, soFar) => { // raster order: the rows so far, the rest gray
-            shown.set(soFar);
-            for (let b = 0; b < n; b++) shown.fill(PENDING, (b * SIDE + r + 1) * SIDE, (b + 1) * SIDE * SIDE);
-            paintRow(row, shown);
+            paintRow(row, inProgress(shown, soFar, n, r));
             caption.textContent = `row ${r + 1} of ${SIDE}, in your browser...`;
           };
       images = await SAMPLERS[recipe.sampler](runtime, recipe.nets, recipe.config, n, uniforms, recipe.temperature, async (...a) => {

@@ -1,12 +1,11 @@
 // Samplers in the browser: the PixelCNN and the PixelRNN draw pixel by pixel with their fast samplers, the
 // raster order shown at the speed it really runs; the VAE and the GANs decode their codes at every seed. The
 // noise (uniforms, codes) is numpy's for the seed, sent by the server, so the pictures equal the server's.
-import { element, figure, floats, paintGray, pixelCanvas, tile } from "../paint.js";
+import { element, figure, floats, inProgress, paintGray, pixelCanvas, tile } from "../paint.js";
 import { SAMPLERS, yieldToBrowser } from "../samplers.js";
 import { decode } from "./latent.js";
 
 const SIDE = 28;
-const PENDING = 0.3; // rows not drawn yet, as autoregressive.in_progress shows them
 
 export function create(root, runtime, args, ctx) {
   const stats = ctx.stats;
@@ -84,9 +83,7 @@ export function create(root, runtime, args, ctx) {
         uniforms,
         s.temperature,
         async (row, soFar) => {
-          shown.set(soFar);
-          for (let b = 0; b < s.n; b++) shown.fill(PENDING, (b * SIDE + row + 1) * SIDE, (b + 1) * SIDE * SIDE);
-          paintTiles(canvas, shown, s.n);
+          paintTiles(canvas, inProgress(shown, soFar, s.n, row), s.n);
           await yieldToBrowser(); // let the page paint the row
         },
         () => mine !== generation,
