@@ -255,6 +255,9 @@ SAMPLER_NETWORKS = {
 }
 
 
+DRAWN_HERE = "drawn in your browser in {seconds} s"  # a browser row's caption once drawn ({seconds}: its time)
+
+
 def browser_samples(entry: ModelEntry) -> bool:
     """Whether the browser draws this model's samples: every autoregressive model's, DDIM's, and the flow's (its
     784-d coupling layers cost the server more than every other one-pass model together)."""
@@ -313,7 +316,7 @@ class Rows:
         *,
         key: str,
         title: str = "",
-        done: str = "drawn in your browser in {seconds} s",
+        done: str = DRAWN_HERE,
         scale: int = 3,
         temperature: float = 1.0,
         labels=None,
@@ -363,7 +366,7 @@ class Rows:
         row = {
             "key": key,
             "title": title,
-            "done": "drawn in your browser in {seconds} s",
+            "done": DRAWN_HERE,
             "n": len(images),
             "scale": scale,
         }
@@ -389,7 +392,7 @@ def compare_args(sections: list, seed: int) -> tuple[dict, dict]:
             if kind == "samples" and browser_samples(e):
                 rows.sample(e, 8, seed, key=key, title=e.title)
             elif kind == "reconstructions" and browser_reconstructs(e):
-                rows.reconstruct(e, digits.gray(views.test_indices(len(digits), kind, seed)), key=key, title=e.title)
+                rows.reconstruct(e, views.reconstruction_digits(digits, seed), key=key, title=e.title)
             elif kind == "completions" and browser_completes(e):
                 known = views.completion_digits(digits, e.capabilities.image_kind, seed)
                 labels = views.completion_labels(digits, seed) if e.capabilities.conditional else None

@@ -112,8 +112,7 @@ for kind, title, note in rows:
         continue
     originals = []
     if kind == "reconstructions":
-        digits = widgets.test_digits()
-        originals.append((digits.gray(views.test_indices(len(digits), kind, seed)), "originals"))
+        originals.append((views.reconstruction_digits(widgets.test_digits(), seed), "originals"))
     elif kind == "completions":  # binary models complete the binarized digits, 8-bit ones the grey levels
         for image_kind in dict.fromkeys(e.capabilities.image_kind for e in shown):
             which = "binarized (binary models)" if image_kind == "binary" else "256 grey levels (8-bit models)"

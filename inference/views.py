@@ -93,13 +93,18 @@ def compare_row(model, kind: str, seed: int, digits: TestDigits) -> np.ndarray:
     if kind == "samples":
         return model.sample(8, seed)
     if kind == "reconstructions":
-        return model.reconstruct(digits.gray(test_indices(len(digits), kind, seed)))
+        return model.reconstruct(reconstruction_digits(digits, seed))
     labels = completion_labels(digits, seed) if model.conditional else None
     return model.complete(completion_digits(digits, model.capabilities.image_kind, seed), COMPARE_HIDDEN, seed=seed,
                           labels=labels)  # fmt: skip
 
 
 COMPARE_HIDDEN = hidden_mask("bottom")  # what Compare's completions hide
+
+
+def reconstruction_digits(digits: TestDigits, seed: int) -> np.ndarray:
+    """The 8 test digits Compare's reconstructions encode and decode at a seed, at 256 grey levels: (8, H, W)."""
+    return digits.gray(test_indices(len(digits), "reconstructions", seed))
 
 
 def completion_labels(digits: TestDigits, seed: int) -> np.ndarray:

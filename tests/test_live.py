@@ -20,18 +20,24 @@ BROWSER = REPO / "app" / "browser"
 ORT = BROWSER / "vendor" / "onnxruntime-web"
 
 
-def open_live(view: str, on_server: bool = False, seed: int | None = None) -> AppTest:
+def open_page(page: str, query: dict | None = None, state: dict | None = None) -> AppTest:
+    """A page of the component's (Live, Compare, Complete) after its first run, opened by a link with ``query``
+    and with ``state`` in the session (a toggle's key and value); it ran without an error."""
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()
-    at.switch_page("app_pages/live.py")
-    at.query_params["view"] = view
-    if seed is not None:
-        at.query_params["seed"] = str(seed)
-    at.session_state["on_server"] = on_server
+    at.switch_page(f"app_pages/{page}.py")
+    for key, value in (query or {}).items():
+        at.query_params[key] = str(value)
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at
+
+
+def open_live(view: str, on_server: bool = False, seed: int | None = None) -> AppTest:
+    return open_page("live", {"view": view} | ({} if seed is None else {"seed": seed}), {"on_server": on_server})
 
 
 def component_args(at: AppTest) -> dict:
@@ -165,15 +171,7 @@ def test_every_view_runs_on_the_server_too(view):
 
 
 def open_compare(seed: int, on_server: bool = False) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.run()
-    at.switch_page("app_pages/compare.py")
-    at.query_params["seed"] = str(seed)
-    at.session_state["compare_on_server"] = on_server
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return open_page("compare", {"seed": seed}, {"compare_on_server": on_server})
 
 
 def assert_browser_rows_are_the_servers(args: dict, expected) -> set[str]:
@@ -242,7 +240,7 @@ def test_compare_sends_the_samplers_noise_and_the_servers_rows():
         if kind == "samples":
             return model, 8, seed, {}
         if kind == "reconstructions":
-            return model, 8, seed, {"images": digits.gray(views.test_indices(len(digits), kind, seed))}
+            return model, 8, seed, {"images": views.reconstruction_digits(digits, seed)}
         settings = {"known": views.completion_digits(digits, model.capabilities.image_kind, seed)}
         settings |= {"hidden": views.COMPARE_HIDDEN}
         if model.conditional:
@@ -290,11 +288,7 @@ def test_complete_sends_the_page_digit_mask_and_settings_to_every_sampler():
     from inference import views
     from inference.autoregressive import hidden_mask
 
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.run()
-    at.switch_page("app_pages/complete.py")
-    at.query_params["seed"] = "9"
-    at.run()
+    at = open_page("complete", {"seed": 9})
     at.sidebar.radio(key="hide").set_value("right").run()
     at.sidebar.slider(key="completions").set_value(3).run()
     at.sidebar.slider(key="temperature_autoregressive").set_value(0.8).run()
